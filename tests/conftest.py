@@ -45,7 +45,11 @@ def pg_server() -> Iterator[pg.PgServer]:
     try:
         server = pg.start_server()
     except pg.PgSetupError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    else:
+        problem = ""
+    if problem:
+        pytest.fail(problem, pytrace=False)
     try:
         yield server
     finally:

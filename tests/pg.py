@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -235,6 +236,22 @@ def _make_root(run_as: dict[str, Any]) -> Path:
     return root
 
 
+def _destroy_on_sigterm(server: PgServer) -> None:
+    """atexit hooks do not run when the test run is killed by SIGTERM (CI timeouts)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        return  # someone else handles SIGTERM; atexit is the fallback then
+
+    def handler(signum: int, frame: object) -> None:
+        server.destroy()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def start_server(attempts: int = 3) -> PgServer:
     """initdb + start a server on a free 127.0.0.1 port; caller must ``destroy()`` it.
 
@@ -247,6 +264,7 @@ def start_server(attempts: int = 3) -> PgServer:
     root = _make_root(run_as)
     server = PgServer(root=root, port=0, run_as=run_as)
     atexit.register(server.destroy)
+    _destroy_on_sigterm(server)
     try:
         server.initdb()
         for attempt in range(attempts):
