@@ -1,0 +1,615 @@
+"""C2SP tlog-tiles (https://c2sp.org/tlog-tiles): the log as static files in a directory.
+
+Layout under the log directory (the spec's ``<prefix>``)::
+
+    checkpoint                       the latest signed checkpoint (c2sp.org/tlog-checkpoint)
+    tile/<L>/<N>                     full tile: 256 hashes of tree level 8*L (8,192 bytes)
+    tile/<L>/<N>.p/<W>               partial tile: the first W (1..255) of those hashes
+    tile/entries/<N>[.p/<W>]         entry bundle: the leaves, uint16-length-prefixed
+
+:class:`TileWriter` appends leaves and writes tiles as they fill; :class:`TileReader` serves
+stored hashes from the files for proof generation (it implements :class:`HashReader`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from raretrace.domain.errors import ConfigError, NotFound, ValidationError, VerificationError
+from raretrace.log.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    NodeId,
+    leaf_hash,
+    node_hash,
+    tree_root,
+)
+
+__all__ = [
+    "MAX_ENTRY_SIZE",
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
+    "TileAddress",
+    "TileLevel",
+    "TileReader",
+    "TileWriter",
+    "decode_entry_bundle",
+    "encode_entry_bundle",
+    "encode_tile_index",
+    "entries_path",
+    "parse_tile_path",
+    "tile_inventory",
+    "tile_path",
+]
+
+TILE_HEIGHT = 8  # tlog-tiles: every tile is a subtree of height 8 ...
+TILE_WIDTH = 1 << TILE_HEIGHT  # ... so a full tile holds 256 hashes (8,192 bytes)
+MAX_ENTRY_SIZE = 0xFFFF  # entry bundles prefix each entry with a big-endian uint16 length
+_MAX_LEVEL = 63  # tlog-tiles: <L> is between 0 and 63
+
+
+# --- paths ----------------------------------------------------------------------------------
+
+
+def encode_tile_index(index: int) -> str:
+    """tlog-tiles index encoding: zero-padded 3-digit elements, all but the last ``x``-prefixed.
+
+    ``1234067`` becomes ``x001/x234/067``; ``999`` stays ``999``.
+    """
+    if index < 0:
+        raise ValidationError("log.tile.index", str(index), "tile indexes are never negative")
+    parts = [f"{index % 1000:03d}"]
+    index //= 1000
+    while index:
+        parts.append(f"x{index % 1000:03d}")
+        index //= 1000
+    return "/".join(reversed(parts))
+
+
+def _width_suffix(width: int) -> str:
+    if width == TILE_WIDTH:
+        return ""
+    if not 1 <= width < TILE_WIDTH:
+        raise ValidationError(
+            "log.tile.width", str(width), "a tile is 1..255 hashes (partial) or 256 (full)"
+        )
+    return f".p/{width}"
+
+
+def tile_path(level: int, index: int, width: int = TILE_WIDTH) -> str:
+    """Path of a Merkle tree tile relative to the log prefix: ``tile/<L>/<N>[.p/<W>]``."""
+    if not 0 <= level <= _MAX_LEVEL:
+        raise ValidationError("log.tile.level", str(level), "tile levels are 0..63")
+    return f"tile/{level}/{encode_tile_index(index)}{_width_suffix(width)}"
+
+
+def entries_path(index: int, width: int = TILE_WIDTH) -> str:
+    """Path of an entry bundle relative to the log prefix: ``tile/entries/<N>[.p/<W>]``."""
+    return f"tile/entries/{encode_tile_index(index)}{_width_suffix(width)}"
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    """A parsed tile path; ``level`` is ``None`` for an entry bundle."""
+
+    level: int | None
+    index: int
+    width: int
+
+
+_PATH_RE = re.compile(
+    r"tile/(?P<level>entries|0|[1-9][0-9]?)/(?P<index>(?:x[0-9]{3}/)*[0-9]{3})"
+    r"(?:\.p/(?P<width>[1-9][0-9]{0,2}))?"
+)
+
+
+def parse_tile_path(path: str) -> TileAddress:
+    """Parse ``tile/<L>/<N>[.p/<W>]`` or ``tile/entries/<N>[.p/<W>]`` strictly.
+
+    Rejects leading zeros, a leading ``x000`` element, levels above 63 and widths outside 1..255
+    (a web server can use this to refuse paths the spec does not define).
+    """
+    match = _PATH_RE.fullmatch(path)
+    if match is None or match["index"].startswith("x000"):
+        raise ValidationError("log.tile.path", path, "not a tlog-tiles tile or entry bundle path")
+    level = None if match["level"] == "entries" else int(match["level"])
+    width = int(match["width"]) if match["width"] else TILE_WIDTH
+    if (level is not None and level > _MAX_LEVEL) or width >= TILE_WIDTH:
+        raise ValidationError("log.tile.path", path, "tile level or width out of range")
+    index = int(match["index"].replace("x", "").replace("/", ""))
+    return TileAddress(level, index, width)
+
+
+class TileLevel(NamedTuple):
+    """The tiles one level holds for a tree size: ``full`` full tiles, then maybe one partial."""
+
+    level: int
+    full: int
+    partial_width: int
+
+
+def tile_inventory(size: int) -> list[TileLevel]:
+    """Tiles that exist for a tree of ``size`` leaves, level 0 upwards (tlog-tiles §Partial)."""
+    levels = []
+    level = 0
+    while size >> (TILE_HEIGHT * level):
+        count = size >> (TILE_HEIGHT * level)
+        levels.append(TileLevel(level, count >> TILE_HEIGHT, count % TILE_WIDTH))
+        level += 1
+    return levels
+
+
+# --- entry bundles --------------------------------------------------------------------------
+
+
+def encode_entry_bundle(entries: Sequence[bytes]) -> bytes:
+    """tlog-tiles entry bundle: each entry as a big-endian uint16 length then its bytes."""
+    out = bytearray()
+    for i, entry in enumerate(entries):
+        if len(entry) > MAX_ENTRY_SIZE:
+            raise ValidationError(
+                "log.entry.size",
+                f"entry {i}",
+                f"{len(entry)} bytes; tlog-tiles entries are at most {MAX_ENTRY_SIZE}",
+            )
+        out += len(entry).to_bytes(2, "big")
+        out += entry
+    return bytes(out)
+
+
+def decode_entry_bundle(data: bytes) -> list[bytes]:
+    """Split an entry bundle into its entries; raise if a length runs past the end."""
+    entries: list[bytes] = []
+    pos = 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise VerificationError(f"entry bundle ends inside a length prefix at byte {pos}")
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        pos += 2
+        if pos + length > len(data):
+            raise VerificationError(
+                f"entry bundle entry {len(entries)} claims {length} bytes, "
+                f"only {len(data) - pos} remain"
+            )
+        entries.append(data[pos : pos + length])
+        pos += length
+    return entries
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _split_hashes(data: bytes) -> list[bytes]:
+    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+
+
+def _pair_up(row: list[bytes]) -> list[bytes]:
+    """One level up inside a tile: hash neighbours pairwise (RFC 9162 §2.1.1 interior nodes)."""
+    return [node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
+
+
+def _full_subtree_root(row: list[bytes]) -> bytes:
+    """MTH of a power-of-two-long row of subtree hashes (a full tile's parent hash)."""
+    while len(row) > 1:
+        row = _pair_up(row)
+    return row[0]
+
+
+class _TilePyramid:
+    """The hashes of one tile and, computed on demand, the 7 tree levels inside it."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, data: bytes) -> None:
+        self.rows = [_split_hashes(data)]
+
+    def node(self, level: int, index: int) -> bytes:
+        while len(self.rows) <= level:
+            self.rows.append(_pair_up(self.rows[-1]))
+        return self.rows[level][index]
+
+
+def _read_tile_file(root: Path, rel_full: str, width: int) -> bytes | None:
+    """The first ``width`` hashes of a tile: its exact partial file, else the full tile.
+
+    Clients "MAY fetch the full tile ... as a fallback in case the partial tile is not
+    available anymore" (tlog-tiles §Partial Tiles), and logs may delete partial tiles.
+    """
+    candidates = [rel_full] if width == TILE_WIDTH else [f"{rel_full}.p/{width}", rel_full]
+    for rel in candidates:
+        try:
+            data = (root / rel).read_bytes()
+        except FileNotFoundError:
+            continue
+        expected = TILE_WIDTH * HASH_SIZE if rel == rel_full else width * HASH_SIZE
+        if len(data) != expected:
+            raise VerificationError(f"tile {rel} is {len(data)} bytes, expected {expected}")
+        return data[: width * HASH_SIZE]
+    return None
+
+
+def _read_bundle_file(root: Path, index: int, width: int) -> list[bytes] | None:
+    full = entries_path(index)
+    candidates = [full] if width == TILE_WIDTH else [entries_path(index, width), full]
+    for rel in candidates:
+        try:
+            data = (root / rel).read_bytes()
+        except FileNotFoundError:
+            continue
+        entries = decode_entry_bundle(data)
+        expected = TILE_WIDTH if rel == full else width
+        if len(entries) != expected:
+            raise VerificationError(
+                f"entry bundle {rel} holds {len(entries)} entries, expected {expected}"
+            )
+        return entries[:width]
+    return None
+
+
+def _tile_width(size: int, level: int, index: int) -> int:
+    """Width of tile ``index`` at ``level`` in a tree of ``size`` leaves (0 if it is empty)."""
+    count = size >> (TILE_HEIGHT * level)
+    return max(0, min(TILE_WIDTH, count - index * TILE_WIDTH))
+
+
+class TileReader:
+    """Stored hashes of the tree of ``size`` leaves, read from a tile directory.
+
+    Implements :class:`raretrace.log.merkle.HashReader`, so ``inclusion_proof(reader, ...)``
+    works on it. Keeps the ``cache_tiles`` most recently used tiles (with the levels computed
+    inside them) in memory. Only the hashes a tree of ``size`` commits to are served.
+    """
+
+    def __init__(self, directory: Path | str, size: int, *, cache_tiles: int = 64) -> None:
+        if size < 0:
+            raise ValidationError("log.tree_size", str(size), "tree sizes are never negative")
+        self._root = Path(directory)
+        self._size = size
+        self._cache: OrderedDict[tuple[int, int], _TilePyramid] = OrderedDict()
+        self._cache_tiles = max(1, cache_tiles)
+
+    @property
+    def size(self) -> int:
+        """The tree size this reader serves."""
+        return self._size
+
+    def read_tile(self, level: int, index: int) -> bytes:
+        """The bytes of tile ``index`` at ``level`` as a tree of this size defines it."""
+        width = _tile_width(self._size, level, index)
+        if width == 0:
+            raise ValidationError(
+                "log.tile.range",
+                tile_path(level, index),
+                f"a tree of size {self._size} has no such tile",
+            )
+        data = _read_tile_file(self._root, tile_path(level, index), width)
+        if data is None:
+            raise NotFound(
+                f"tile {tile_path(level, index, width)} (or its full tile) is missing "
+                f"under {self._root}; the tile directory is incomplete for size {self._size}"
+            )
+        return data
+
+    def _pyramid(self, level: int, index: int) -> _TilePyramid:
+        key = (level, index)
+        pyramid = self._cache.get(key)
+        if pyramid is None:
+            pyramid = _TilePyramid(self.read_tile(level, index))
+            self._cache[key] = pyramid
+            if len(self._cache) > self._cache_tiles:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return pyramid
+
+    def get_hashes(self, ids: Sequence[NodeId]) -> list[bytes]:
+        """Hash of each complete subtree ``(level, index)``, computed from the tile holding it."""
+        out = []
+        for level, index in ids:
+            if level < 0 or index < 0 or (index + 1) << level > self._size:
+                raise ValidationError(
+                    "log.node",
+                    f"({level}, {index})",
+                    f"not a complete subtree of a tree of size {self._size}",
+                )
+            tile_level, inner = divmod(level, TILE_HEIGHT)
+            first = index << inner  # first hash of the subtree in the tile's bottom row
+            tile_index = first >> TILE_HEIGHT
+            pyramid = self._pyramid(tile_level, tile_index)
+            out.append(pyramid.node(inner, index - (tile_index << (TILE_HEIGHT - inner))))
+        return out
+
+    def root(self) -> bytes:
+        """MTH of the tree of this size, recomputed from the tiles."""
+        return tree_root(self, self._size)
+
+    def read_entry(self, index: int) -> bytes:
+        """Leaf ``index`` from its entry bundle."""
+        if not 0 <= index < self._size:
+            raise ValidationError(
+                "log.entry.index", str(index), f"the tree has {self._size} entries"
+            )
+        bundle = index >> TILE_HEIGHT
+        width = _tile_width(self._size, 0, bundle)
+        entries = _read_bundle_file(self._root, bundle, width)
+        if entries is None:
+            raise NotFound(f"entry bundle {entries_path(bundle, width)} is missing")
+        return entries[index % TILE_WIDTH]
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class TileWriter:
+    """Appends leaves to a tile directory, writing each full tile as soon as it fills.
+
+    Every file is written atomically (temporary file, fsync, rename). :meth:`flush` writes the
+    partial tiles for the current size and syncs the directories: call it before signing a
+    checkpoint for that size. The writer keeps one partly filled row per tile level, so
+    appending N leaves costs about 2N hashes and 2 file writes per 256 leaves.
+
+    On open the writer recovers its state from the files: the size from the level-0 tiles and
+    entry bundles (or ``size``, e.g. the size of the last checkpoint, which discards anything
+    written after it), and the right edge from partial tiles, recomputing any missing one from
+    the tiles below. Appends after the last :meth:`flush` are not durable.
+    """
+
+    def __init__(
+        self, directory: Path | str, *, size: int | None = None, fsync: bool = True
+    ) -> None:
+        self._root = Path(directory)
+        self._fsync = fsync
+        self._dirty_dirs: set[Path] = set()
+        on_disk = _discover_size(self._root)
+        if size is None:
+            size = on_disk
+        elif not 0 <= size <= on_disk:
+            raise ConfigError(
+                f"cannot resume the log in {self._root} at size {size}: the tiles on disk "
+                f"hold {on_disk} leaves; restore the missing tiles or resume at {on_disk}"
+            )
+        self._size = size
+        self._entries = self._load_entries(size)
+        self._rows = [
+            self._load_row(level, size >> (TILE_HEIGHT * (level + 1)), width)
+            for level, _, width in tile_inventory(size)
+        ]
+        _discard_beyond(self._root, size)
+        self._repair_right_edge()
+        if size < on_disk:
+            # Rolled back: the partial tiles for this size may have been superseded by full
+            # tiles that were just discarded, so write them again before anything else.
+            self.flush()
+
+    @property
+    def size(self) -> int:
+        """Number of leaves appended."""
+        return self._size
+
+    @property
+    def directory(self) -> Path:
+        """The log directory (the tlog-tiles prefix)."""
+        return self._root
+
+    def _load_entries(self, size: int) -> list[bytes]:
+        width = size % TILE_WIDTH
+        if width == 0:
+            return []
+        entries = _read_bundle_file(self._root, size >> TILE_HEIGHT, width)
+        if entries is None:
+            raise ConfigError(f"entry bundle {entries_path(size >> TILE_HEIGHT, width)} missing")
+        return entries
+
+    def _load_row(self, level: int, index: int, width: int) -> list[bytes]:
+        """Hashes of a tile from its file, else recomputed from the level below (or entries)."""
+        if width == 0:
+            return []
+        data = _read_tile_file(self._root, tile_path(level, index), width)
+        if data is not None:
+            return _split_hashes(data)
+        if level == 0:
+            entries = _read_bundle_file(self._root, index, width)
+            if entries is None:
+                raise ConfigError(
+                    f"neither {tile_path(0, index, width)} nor its entry bundle exist under "
+                    f"{self._root}; the log cannot be resumed"
+                )
+            return [leaf_hash(e) for e in entries]
+        first = index * TILE_WIDTH
+        return [
+            _full_subtree_root(self._load_row(level - 1, first + i, TILE_WIDTH))
+            for i in range(width)
+        ]
+
+    def _repair_right_edge(self) -> None:
+        """Rewrite the last full tile of each level if a crash interrupted its cascade."""
+        for level, full, _ in tile_inventory(self._size):
+            if full and not (self._root / tile_path(level, full - 1)).exists():
+                row = self._load_row(level, full - 1, TILE_WIDTH)
+                self._write(tile_path(level, full - 1), b"".join(row))
+
+    def _write(self, rel: str, data: bytes) -> None:
+        path = self._root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                if self._fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._dirty_dirs.add(path.parent)
+
+    def append(self, leaves: Iterable[bytes]) -> int:
+        """Append leaves (raw entry bytes, at most 65,535 each); return the new tree size."""
+        for data in leaves:
+            if len(data) > MAX_ENTRY_SIZE:
+                raise ValidationError(
+                    "log.entry.size",
+                    f"leaf {self._size}",
+                    f"{len(data)} bytes; tlog-tiles entries are at most {MAX_ENTRY_SIZE}",
+                )
+            self._entries.append(data)
+            if not self._rows:
+                self._rows.append([])
+            row = self._rows[0]
+            row.append(leaf_hash(data))
+            self._size += 1
+            if len(row) == TILE_WIDTH:
+                self._complete_bundle_and_tiles()
+        return self._size
+
+    def _complete_bundle_and_tiles(self) -> None:
+        # Bundle before tile: the size is recovered from level-0 tiles that have a bundle.
+        index = (self._size >> TILE_HEIGHT) - 1
+        self._write(entries_path(index), encode_entry_bundle(self._entries))
+        _remove_partials(self._root / entries_path(index))
+        self._entries = []
+        level = 0
+        while len(self._rows[level]) == TILE_WIDTH:
+            row = self._rows[level]
+            self._write(tile_path(level, index), b"".join(row))
+            _remove_partials(self._root / tile_path(level, index))
+            self._rows[level] = []
+            if level + 1 == len(self._rows):
+                self._rows.append([])
+            self._rows[level + 1].append(_full_subtree_root(row))
+            level += 1
+            index >>= TILE_HEIGHT
+
+    def root(self) -> bytes:
+        """MTH of the current tree, from the partly filled rows (no file access)."""
+        subtrees: list[bytes] = []
+        for row in reversed(self._rows):
+            pos = 0
+            for bit in range(TILE_HEIGHT - 1, -1, -1):
+                if len(row) >> bit & 1:
+                    subtrees.append(_full_subtree_root(row[pos : pos + (1 << bit)]))
+                    pos += 1 << bit
+        if not subtrees:
+            return EMPTY_ROOT
+        acc = subtrees[-1]
+        for h in reversed(subtrees[:-1]):
+            acc = node_hash(h, acc)
+        return acc
+
+    def flush(self) -> bytes:
+        """Write the partial tiles and bundle for the current size, sync, return the root.
+
+        The level-0 partial tile is written last: it is what marks the size as complete.
+        """
+        if self._entries:
+            self._write(
+                entries_path(self._size >> TILE_HEIGHT, len(self._entries)),
+                encode_entry_bundle(self._entries),
+            )
+        for level in range(len(self._rows) - 1, -1, -1):
+            row = self._rows[level]
+            if row:
+                index = self._size >> (TILE_HEIGHT * (level + 1))
+                self._write(tile_path(level, index, len(row)), b"".join(row))
+        if self._fsync:
+            for path in sorted(self._dirty_dirs, key=lambda p: -len(p.parts)):
+                _fsync_dir(path)
+            self._dirty_dirs.clear()
+        return self.root()
+
+    def publish_checkpoint(self, note: str) -> None:
+        """Write ``<dir>/checkpoint`` atomically (call after :meth:`flush` and signing)."""
+        self._write("checkpoint", note.encode("utf-8"))
+        if self._fsync:
+            _fsync_dir(self._root)
+
+
+def _remove_partials(full_path: Path) -> None:
+    """Delete a tile's partial versions once the full tile exists (tlog-tiles allows it)."""
+    partial_dir = full_path.with_name(full_path.name + ".p")
+    if partial_dir.is_dir():
+        for child in partial_dir.iterdir():
+            child.unlink()
+        partial_dir.rmdir()
+
+
+def _has_full_level0(root: Path, index: int) -> bool:
+    tile = root / tile_path(0, index)
+    return tile.is_file() and (root / entries_path(index)).is_file()
+
+
+def _discover_size(root: Path) -> int:
+    """Largest size whose level-0 tiles and entry bundles are all on disk."""
+    if not _has_full_level0(root, 0):
+        full = 0
+    else:
+        # Full tiles are written in order, so they are contiguous: gallop, then bisect.
+        lo, hi = 0, 1  # tile lo exists; tile hi is not yet known to be missing
+        while _has_full_level0(root, hi):
+            lo, hi = hi, hi * 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _has_full_level0(root, mid):
+                lo = mid
+            else:
+                hi = mid
+        full = lo + 1
+    for width in sorted(_partial_widths(root / (tile_path(0, full) + ".p")), reverse=True):
+        if (root / entries_path(full, width)).is_file():
+            return full * TILE_WIDTH + width
+    return full * TILE_WIDTH
+
+
+def _partial_widths(partial_dir: Path) -> list[int]:
+    if not partial_dir.is_dir():
+        return []
+    return [int(p.name) for p in partial_dir.iterdir() if re.fullmatch(r"[1-9][0-9]{0,2}", p.name)]
+
+
+def _rel_path(level: int | None, index: int) -> str:
+    return entries_path(index) if level is None else tile_path(level, index)
+
+
+def _discard_beyond(root: Path, size: int) -> None:
+    """Delete tiles and bundles that a tree of ``size`` does not contain (stale after a crash)."""
+    for level in [None, *range(_MAX_LEVEL + 1)]:
+        shift = TILE_HEIGHT * (level or 0)
+        base = root / ("tile/entries" if level is None else f"tile/{level}")
+        if not base.is_dir():
+            if level is None:
+                continue
+            return  # levels are created bottom-up: nothing above this one
+        index = size >> (shift + TILE_HEIGHT)
+        width = (size >> shift) % TILE_WIDTH
+        if width:
+            # The current tile is partial: keep its narrower partials, drop anything wider.
+            current = root / _rel_path(level, index)
+            current.unlink(missing_ok=True)
+            for w in _partial_widths(current.with_name(current.name + ".p")):
+                if w > width:
+                    (root / f"{_rel_path(level, index)}.p/{w}").unlink()
+            index += 1
+        while True:
+            full = root / _rel_path(level, index)
+            partials = full.with_name(full.name + ".p")
+            if not full.exists() and not partials.exists():
+                break
+            full.unlink(missing_ok=True)
+            _remove_partials(full)
+            index += 1
