@@ -41,7 +41,10 @@ _OXIDE = {  # element -> (metal atoms, oxygen atoms, formula)
 }  # fmt: skip
 OXIDE_FORMULA: Mapping[str, str] = MappingProxyType({e: f for e, (_, _, f) in _OXIDE.items()})
 OXIDE_FACTOR: Mapping[str, float] = MappingProxyType(
-    {e: (m * _ATOMIC_WEIGHT[e] + o * _O) / (m * _ATOMIC_WEIGHT[e]) for e, (m, o, _) in _OXIDE.items()}
+    {
+        e: (m * _ATOMIC_WEIGHT[e] + o * _O) / (m * _ATOMIC_WEIGHT[e])
+        for e, (m, o, _) in _OXIDE.items()
+    }
 )
 
 

@@ -1,0 +1,268 @@
+"""The ``raretrace`` command line: parse, call one service function, render.
+
+Every expected failure is a RaretraceError, shown as one line (with a traceback only under
+``--verbose``) and an exit code: 1 for rejected input or failed verification, 2 for usage,
+configuration or missing things.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from raretrace.domain.errors import NotFound, RaretraceError
+from raretrace.domain.model import FORMS, Tolerance, display_time
+from raretrace.ledger import service
+from raretrace.ledger.append import IngestReport
+from raretrace.store.engine import ENV_VAR, resolve_db
+from raretrace.store.store import Store
+
+app = typer.Typer(
+    name="raretrace",
+    help="Chain of custody for rare earths, from mine to magnet.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+registry_app = typer.Typer(help="Participants and facilities.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_state: dict[str, Any] = {"db": None, "verbose": False}
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help=f"SQLite file or postgresql:// URL [env: {ENV_VAR}; default: raretrace.db]"
+    ),
+]
+
+
+@app.callback()
+def _root(
+    db: DbOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+) -> None:
+    _state["db"], _state["verbose"] = db, verbose
+
+
+def _db(local: str | None) -> str:
+    return resolve_db(local or _state["db"])
+
+
+def _store(db: str | None) -> Store:
+    store = Store.open(_db(db))
+    store.require_ready()
+    return store
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    tolerance_relative: Annotated[
+        float, typer.Option(help="Allowed mass-balance difference, relative to the input.")
+    ] = 0.005,
+    tolerance_absolute_kg: Annotated[
+        float, typer.Option(help="Smallest allowed difference, in kg.")
+    ] = 0.001,
+) -> None:
+    """Create the ledger database (or upgrade its schema)."""
+    target = _db(db)
+    tol = Tolerance(relative=tolerance_relative, absolute_kg=tolerance_absolute_kg)
+    store = service.init_ledger(target, tolerance=tol)
+    out.print(f"ledger ready at {target} (schema {store.schema_revision()}, tolerance "
+              f"{tol.relative:.4%} or {tol.absolute_kg} kg)")  # fmt: skip
+
+
+@registry_app.command("load")
+def registry_load(
+    file: Annotated[Path, typer.Argument(help="Registry JSON (participants, facilities).")],
+    db: DbOption = None,
+) -> None:
+    """Add or update participants and facilities from a registry file."""
+    ledger = service.open_ledger(_db(db))
+    report = service.load_registry(ledger, file)
+    out.print(f"registry: {report.accepted} records added or changed, "
+              f"{len(ledger.registry.participants)} participants, "
+              f"{len(ledger.registry.facilities)} facilities")  # fmt: skip
+
+
+def _byte_lines(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int, str]]:
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            progress.advance(task, len(raw))
+            if raw.strip():
+                yield number, raw.decode("utf-8", errors="replace")
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="Events, one JSON object a line.")],
+    db: DbOption = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="Write each rejected line's number and reason here (JSON Lines)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Events per transaction.")] = 2000,
+) -> None:
+    """Append events from a JSON Lines file; exit code 1 if any line was rejected."""
+    ledger = service.open_ledger(_db(db))
+    size = file.stat().st_size if file.exists() else 0
+    rejects_fh = rejects.open("w", encoding="utf-8") if rejects else None
+    shown = 0
+
+    def drain(report: IngestReport) -> None:
+        nonlocal shown
+        for r in report.rejections:
+            line = {
+                "line": r.line,
+                "event_id": r.event_id,
+                "rule": r.rule,
+                "message": r.error.message,
+            }
+            if rejects_fh:
+                rejects_fh.write(json.dumps(line) + "\n")
+            elif shown < 20:
+                err.print(f"line {r.line}: {r.error.message}", markup=False)
+            shown += 1
+        report.rejections.clear()
+
+    columns = (TextColumn("ingest"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+               TimeRemainingColumn())  # fmt: skip
+    try:
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("ingest", total=size)
+            report = ledger.ingest(
+                _byte_lines(file, bar, task), batch_size=batch_size, on_batch=drain
+            )
+    finally:
+        if rejects_fh:
+            rejects_fh.close()
+    if shown > 20 and not rejects_fh:
+        err.print(f"... {shown - 20} more rejections; use --rejects FILE to keep them all")
+    out.print(f"accepted {report.accepted}, rejected {report.rejected}, "
+              f"discrepancies {report.discrepancies}, already present {report.duplicates}")  # fmt: skip
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def trace(
+    lot: Annotated[str, typer.Argument(help="Lot id.")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a lot's composition, origin shares and the path its material took."""
+    view = service.trace(_store(db), lot)
+    if as_json:
+        out.print_json(data=view) if out.is_terminal else print(json.dumps(view, indent=2))
+        return
+    out.print(f"[bold]{view['lot']}[/]  {view['form']}, {view['mass_kg']} kg, {view['status']} "
+              f"at {view['facility']} (custodian {view['custodian']}, {view['time']})")  # fmt: skip
+    table = Table("element", "kg", "by country", "by mine", "recycled")
+    for e, kg in view["elements_kg"].items():
+
+        def fmt(shares: dict[str, float]) -> str:
+            return ", ".join(f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda i: -i[1]))
+
+        table.add_row(
+            e, f"{kg:,.3f}", fmt(view["origin"]["by_country"].get(e, {})),
+            fmt(view["origin"]["by_mine"].get(e, {})),
+            f"{view['recycled_share'][e]:.1%}" if e in view["recycled_share"] else "",
+        )  # fmt: skip
+    out.print(table)
+    out.print(
+        "path: "
+        + " → ".join(f"{s['stage']} {s['facility']} ({s['country']})" for s in view["path"])
+    )
+
+
+@app.command()
+def lots(
+    db: DbOption = None,
+    facility: Annotated[str | None, typer.Option(help="Only lots at this facility.")] = None,
+    form: Annotated[str | None, typer.Option(help=f"Only this form: {', '.join(FORMS)}.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="active, in_transit, consumed, written_off.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (0: all).")] = 100,
+) -> None:
+    """List lots."""
+    table = Table("lot", "form", "kg", "status", "facility", "custodian", "last event")
+    for lot in _store(db).lots(facility=facility, form=form, status=status, limit=limit or None):
+        table.add_row(lot.id, lot.form, f"{lot.mass_kg:,.3f}", lot.status, lot.facility,
+                      lot.custodian, display_time(lot.time))  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def facilities(db: DbOption = None) -> None:
+    """List registered facilities."""
+    reg = _store(db).registry()
+    table = Table("facility", "name", "stage", "country", "operator", "technology", "CAHRA")
+    for f in sorted(reg.facilities.values(), key=lambda f: f.id):
+        table.add_row(f.id, f.name, "/".join(f.stages), f.country, f.operator,
+                      f.technology_origin, "yes" if f.cahra else "")  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def discrepancies(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON Lines.")] = False,
+) -> None:
+    """Receipts whose measured mass differed from the shipped mass beyond tolerance."""
+    rows = _store(db).discrepancies()
+    if as_json:
+        for d in rows:
+            print(json.dumps({"event_id": d.event_id, "lot": d.lot, "from": d.origin,
+                              "to": d.destination, "shipped_kg": d.shipped_kg,
+                              "received_kg": d.received_kg, "delta_kg": d.delta_kg,
+                              "time": display_time(d.time)}))  # fmt: skip
+        return
+    table = Table("receive event", "lot", "from → to", "shipped kg", "received kg", "Δ kg", "Δ %")
+    for d in rows:
+        table.add_row(d.event_id, d.lot, f"{d.origin} → {d.destination}", f"{d.shipped_kg:,.3f}",
+                      f"{d.received_kg:,.3f}", f"{d.delta_kg:+,.3f}",
+                      f"{d.delta_kg / d.shipped_kg:+.2%}")  # fmt: skip
+    out.print(table)
+    out.print(f"{len(rows)} discrepancies")
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn expected errors into one line."""
+    from raretrace.cli import demo  # noqa: F401  (registers the demo command)
+
+    try:
+        code = app(standalone_mode=False)
+    except RaretraceError as exc:
+        if _state["verbose"]:
+            raise
+        err.print(f"error: {exc.message}", markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        from click import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

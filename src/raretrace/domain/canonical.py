@@ -1,0 +1,130 @@
+"""RFC 8785 (JCS) canonical JSON, fast enough for the append path.
+
+The reference library ``rfc8785`` is exact but walks values in pure Python at about 100 µs
+per event, which alone would cap ingest near 10,000 events/s. This encoder produces the same
+bytes (the test suite checks it against ``rfc8785`` with Hypothesis and the RFC's examples)
+by leaning on the C string encoder of ``json`` and formatting numbers per RFC 8785 §3.2.2.3
+(ECMAScript Number.prototype.toString).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from raretrace.domain.errors import ValidationError
+
+# The C implementation of JSON string escaping without ASCII escaping; it escapes exactly
+# what RFC 8785 §3.2.2.2 requires (", \, control characters with the short forms where JSON
+# has them and \u00xx lowercase otherwise).
+_encode_str = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring  # type: ignore[attr-defined]
+_MAX_SAFE = 2**53
+
+
+def _number(x: float) -> str:
+    if not math.isfinite(x):
+        raise ValidationError("format", "number", f"{x!r} has no JSON form (RFC 8785 §3.2.2.3)")
+    if x == 0:
+        return "0"
+    if x.is_integer() and abs(x) < _MAX_SAFE:
+        return str(int(x))
+    text = repr(x)
+    if "e" not in text and "E" not in text and not x.is_integer():
+        return text
+    return _es_format(x)
+
+
+def _es_format(x: float) -> str:
+    """ECMAScript Number::toString for the cases where Python's repr differs."""
+    sign = "-" if x < 0 else ""
+    mantissa, _, exp_text = f"{abs(x):.17e}".partition("e")
+    # Shortest round-trip digits come from repr; recover digits and exponent from it.
+    r = repr(abs(x))
+    if "e" in r:
+        m, _, e = r.partition("e")
+        digits = m.replace(".", "")
+        exp = int(e) - (len(m.split(".")[0]) - 1) if "." in m else int(e)
+    else:
+        int_part, _, frac = r.partition(".")
+        frac = frac.rstrip("0")
+        digits = (int_part + frac).lstrip("0")
+        exp = len(int_part) - 1 if int_part != "0" else -(len(frac) - len(frac.lstrip("0")) + 1)
+    del mantissa, exp_text
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    n = exp + 1  # position of the decimal point, as in ECMA-262 §6.1.6.1.20
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    exp_str = f"e+{e}" if e >= 0 else f"e-{-e}"
+    if k == 1:
+        return sign + digits + exp_str
+    return sign + digits[0] + "." + digits[1:] + exp_str
+
+
+def _sort_key(key: str) -> bytes:
+    return key.encode("utf-16-be")
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    t = type(value)
+    if t is str:
+        out.append(_encode_str(value))
+    elif t is dict:
+        keys = list(value)
+        if all(k.isascii() for k in keys):
+            keys.sort()
+        else:
+            keys.sort(key=_sort_key)
+        out.append("{")
+        first = True
+        for k in keys:
+            if type(k) is not str:
+                raise ValidationError("format", "object key", f"{k!r} is not a string")
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_encode_str(k))
+            out.append(":")
+            _encode(value[k], out)
+        out.append("}")
+    elif t is list or t is tuple:
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    elif t is float:
+        out.append(_number(value))
+    elif t is bool:
+        out.append("true" if value else "false")
+    elif t is int:
+        if abs(value) > _MAX_SAFE:
+            raise ValidationError(
+                "format",
+                "number",
+                f"{value} is outside ±2^53 and cannot be represented exactly (RFC 8785 §3.2.2.3)",
+            )
+        out.append(str(value))
+    elif value is None:
+        out.append("null")
+    else:
+        raise ValidationError("format", "value", f"{value!r} has no JSON form")
+
+
+def canonical_json(value: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
+    out: list[str] = []
+    _encode(value, out)
+    try:
+        return "".join(out).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "format", "string", "contains a lone surrogate, which RFC 8785 §3.2.2.2 forbids"
+        ) from None

@@ -1,0 +1,276 @@
+"""Ledger events as values, and the parser that turns one JSON object into one of them.
+
+The parser checks shape only (fields, types, known keys, finite positive masses, composition
+no heavier than the lot); rules that need ledger state live in ``rules``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from raretrace.domain import elements
+from raretrace.domain.errors import ValidationError
+from raretrace.domain.model import FORMS, PROCESSES, normalize_time
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """A lot an event creates: id, form, total mass and contained elements."""
+
+    lot: str
+    form: str
+    mass_kg: float
+    elements_kg: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """How much of an existing lot a transform consumes."""
+
+    lot: str
+    mass_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Fields every event has. ``raw`` is the object as received, kept for the log."""
+
+    id: str
+    type: str
+    time: str
+    actor: str
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractEvent(Event):
+    facility: str
+    outputs: tuple[OutputSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ShipEvent(Event):
+    lot: str
+    origin: str
+    destination: str
+    consignee: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveEvent(Event):
+    lot: str
+    facility: str
+    mass_kg: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransformEvent(Event):
+    facility: str
+    process: str
+    inputs: tuple[InputSpec, ...]
+    outputs: tuple[OutputSpec, ...]
+    losses_kg: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustEvent(Event):
+    lot: str
+    mass_kg: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEvent(Event):
+    """A participant or facility record entering the registry (``record`` is its JSON form)."""
+
+    record: Mapping[str, Any]
+
+
+LedgerEvent = ExtractEvent | ShipEvent | ReceiveEvent | TransformEvent | AdjustEvent | RegistryEvent
+EVENT_TYPES = ("extract", "ship", "receive", "transform", "adjust", "participant", "facility")
+
+
+def _fail(rule: str, subject: str, message: str) -> ValidationError:
+    return ValidationError(rule, subject, message)
+
+
+def _str(obj: Mapping[str, Any], key: str, subject: str) -> str:
+    value = obj.get(key)
+    if type(value) is not str or not value:
+        raise _fail("format", subject, f"field {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _mass(value: object, subject: str, what: str) -> float:
+    if type(value) is not float and (type(value) is not int):
+        raise _fail("format", subject, f"{what} must be a number, got {value!r}")
+    mass = float(value)  # type: ignore[arg-type]
+    if not (math.isfinite(mass) and mass > 0):
+        raise _fail(
+            "mass-positive", subject, f"{what} must be a finite number > 0 kg, got {value!r}"
+        )
+    return mass
+
+
+def _composition(value: object, subject: str, what: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise _fail("format", subject, f"{what} must be an object of element: kg, got {value!r}")
+    out: dict[str, float] = {}
+    for key, kg in value.items():
+        if not elements.is_known(key):
+            raise _fail(
+                "unknown-element",
+                subject,
+                f"{what} has unknown element {key!r}; use symbols such as 'Nd', 'Th', or 'other'",
+            )
+        if type(kg) is not float and type(kg) is not int:
+            raise _fail("format", subject, f"{what}[{key!r}] must be a number, got {kg!r}")
+        kg = float(kg)
+        if not (math.isfinite(kg) and kg >= 0):
+            raise _fail(
+                "mass-positive", subject, f"{what}[{key!r}] must be finite and ≥ 0 kg, got {kg!r}"
+            )
+        if kg > 0:
+            out[key] = kg
+    return out
+
+
+def _outputs(obj: Mapping[str, Any], subject: str) -> tuple[OutputSpec, ...]:
+    raw = obj.get("outputs")
+    if not isinstance(raw, list) or not raw:
+        raise _fail("format", subject, "'outputs' must be a non-empty list of lots")
+    specs = []
+    for i, item in enumerate(raw):
+        where = f"outputs[{i}]"
+        if not isinstance(item, dict):
+            raise _fail("format", subject, f"{where} must be an object")
+        lot = _str(item, "lot", f"{subject} {where}")
+        form = item.get("form")
+        if form not in FORMS:
+            raise _fail(
+                "unknown-form", f"lot {lot!r}", f"form {form!r} is not one of {', '.join(FORMS)}"
+            )
+        mass = _mass(item.get("mass_kg"), f"lot {lot!r}", "mass_kg")
+        comp = _composition(item.get("elements_kg"), f"lot {lot!r}", "elements_kg")
+        total = math.fsum(comp.values())
+        if total > mass * (1 + 1e-9):
+            raise _fail(
+                "composition-exceeds-mass",
+                f"lot {lot!r}",
+                f"elements_kg add up to {total:.6g} kg but the lot weighs {mass:.6g} kg;"
+                " a lot's elements cannot weigh more than the lot",
+            )
+        specs.append(OutputSpec(lot, form, mass, comp))
+    _no_repeats([s.lot for s in specs], subject, "outputs")
+    return tuple(specs)
+
+
+def _inputs(obj: Mapping[str, Any], subject: str) -> tuple[InputSpec, ...]:
+    raw = obj.get("inputs")
+    if not isinstance(raw, list) or not raw:
+        raise _fail("format", subject, "'inputs' must be a non-empty list of {lot, mass_kg}")
+    specs = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise _fail("format", subject, f"inputs[{i}] must be an object")
+        lot = _str(item, "lot", f"{subject} inputs[{i}]")
+        specs.append(InputSpec(lot, _mass(item.get("mass_kg"), f"lot {lot!r}", "input mass_kg")))
+    _no_repeats([s.lot for s in specs], subject, "inputs")
+    return tuple(specs)
+
+
+def _no_repeats(ids: list[str], subject: str, where: str) -> None:
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise _fail("duplicate-lot", subject, f"lot(s) {dup} appear more than once in {where}")
+
+
+def parse_event(obj: object) -> LedgerEvent:
+    """Turn one decoded JSON object into a typed event, or raise ValidationError."""
+    if not isinstance(obj, dict):
+        raise _fail("format", "event", f"an event must be a JSON object, got {type(obj).__name__}")
+    event_id = obj.get("id")
+    if type(event_id) is not str or not event_id:
+        raise _fail("format", "event", f"field 'id' must be a non-empty string, got {event_id!r}")
+    subject = f"event {event_id!r}"
+    kind = obj.get("type")
+    parser = _PARSERS.get(kind)  # type: ignore[arg-type]
+    if parser is None:
+        raise _fail(
+            "unknown-event-type",
+            subject,
+            f"type {kind!r} is not one of {', '.join(EVENT_TYPES)}",
+        )
+    base = (event_id, kind, normalize_time(obj.get("time"), subject), _str(obj, "actor", subject))
+    return parser(obj, subject, base)
+
+
+Base = tuple[str, str, str, str]
+
+
+def _extract(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    return ExtractEvent(*base, obj, _str(obj, "facility", subject), _outputs(obj, subject))
+
+
+def _ship(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    return ShipEvent(
+        *base, obj, _str(obj, "lot", subject), _str(obj, "from", subject),
+        _str(obj, "to", subject), _str(obj, "consignee", subject),
+    )  # fmt: skip
+
+
+def _receive(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    mass = obj.get("mass_kg")
+    measured = None if mass is None else _mass(mass, subject, "received mass_kg")
+    return ReceiveEvent(
+        *base, obj, _str(obj, "lot", subject), _str(obj, "facility", subject), measured
+    )
+
+
+def _transform(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    process = obj.get("process")
+    if process not in PROCESSES:
+        raise _fail(
+            "unknown-process", subject, f"process {process!r} is not one of {', '.join(PROCESSES)}"
+        )
+    losses = _composition(obj.get("losses_kg", {}), subject, "losses_kg")
+    return TransformEvent(
+        *base, obj, _str(obj, "facility", subject), process,
+        _inputs(obj, subject), _outputs(obj, subject), losses,
+    )  # fmt: skip
+
+
+def _adjust(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    delta = obj.get("mass_kg")
+    if type(delta) not in (int, float) or not math.isfinite(delta) or delta >= 0:
+        raise _fail(
+            "adjust-negative",
+            subject,
+            f"an adjustment's mass_kg must be a finite negative number (a loss), got {delta!r};"
+            " material cannot be added by adjustment",
+        )
+    reason = obj.get("reason")
+    if type(reason) is not str or not reason.strip():
+        raise _fail("format", subject, "an adjustment needs a 'reason' (e.g. 'sampling', 'spill')")
+    return AdjustEvent(*base, obj, _str(obj, "lot", subject), float(delta), reason)
+
+
+def _registry(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    record = obj.get(base[1])
+    if not isinstance(record, dict):
+        raise _fail("format", subject, f"field {base[1]!r} must be the {base[1]} record")
+    return RegistryEvent(*base, obj, record)
+
+
+_PARSERS = {
+    "extract": _extract,
+    "ship": _ship,
+    "receive": _receive,
+    "transform": _transform,
+    "adjust": _adjust,
+    "participant": _registry,
+    "facility": _registry,
+}

@@ -1,0 +1,216 @@
+"""The ledger's nouns: participants, facilities, lots and their provenance, as plain values."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from raretrace.domain.errors import ValidationError
+
+#: Physical forms a lot can take, from the ground to the finished part.
+FORMS: tuple[str, ...] = (
+    "ore", "concentrate", "intermediate", "oxide", "metal", "alloy", "magnet", "scrap", "residue",
+)  # fmt: skip
+#: What a facility does. Ports and stores are ``warehouse``.
+STAGES: tuple[str, ...] = (
+    "mine", "concentrator", "cracking", "separation", "reduction", "alloying", "magnet",
+    "recycling", "warehouse",
+)  # fmt: skip
+#: Transform processes and the facility stage each one needs (None: see ``process_allowed``).
+PROCESS_STAGE: dict[str, str | None] = {
+    "separation": "separation",
+    "reduction": "reduction",
+    "alloying": "alloying",
+    "magnet": "magnet",
+    "recycling": "recycling",
+    "split": None,
+    "merge": None,
+    "other": None,
+}
+PROCESSES: tuple[str, ...] = tuple(PROCESS_STAGE)
+
+# Lot statuses.
+ACTIVE = "active"
+IN_TRANSIT = "in_transit"
+CONSUMED = "consumed"
+WRITTEN_OFF = "written_off"
+
+#: Origin key for collected end-of-life scrap whose mine of origin is unknown.
+RECYCLED = "recycled"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A company, auditor or authority that acts in the ledger."""
+
+    id: str
+    name: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facility:
+    """A site where material is extracted, processed, stored or shipped through."""
+
+    id: str
+    name: str
+    operator: str
+    country: str
+    stages: tuple[str, ...]
+    technology_origin: str
+    cahra: bool = False
+    region: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    capacity_t_per_year: float | None = None
+
+    @property
+    def stage(self) -> str:
+        """The primary stage: the one recorded in a lot's path when material arrives here."""
+        return self.stages[0]
+
+    def process_allowed(self, process: str) -> bool:
+        """Whether a transform with ``process`` may run here.
+
+        Named processes need their own stage; ``split`` and ``merge`` are bookkeeping and
+        allowed anywhere; ``other`` (beneficiation, cracking, leaching, finishing) is physical
+        processing, so it is refused at a warehouse-only site.
+        """
+        needed = PROCESS_STAGE[process]
+        if needed is not None:
+            return needed in self.stages
+        if process == "other":
+            return self.stages != ("warehouse",)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class PathStep:
+    """One place a lot's material passed through: (stage, facility, country, technology origin)."""
+
+    stage: str
+    facility: str
+    country: str
+    technology_origin: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "stage": self.stage,
+            "facility": self.facility,
+            "country": self.country,
+            "technology_origin": self.technology_origin,
+        }
+
+
+#: element -> source -> share of that element's mass (shares sum to 1 per element).
+Shares = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a lot's material came from, per conserved element, and where it has been."""
+
+    by_mine: Shares
+    by_country: Shares
+    path: tuple[PathStep, ...]
+
+    def recycled_share(self) -> dict[str, float]:
+        """Per element, the share that came from collected scrap of unknown origin."""
+        return {e: s.get(RECYCLED, 0.0) for e, s in self.by_mine.items()}
+
+    def with_step(self, step: PathStep) -> Provenance:
+        """The same provenance with ``step`` appended to the path unless already on it."""
+        if step in self.path:
+            return self
+        return Provenance(self.by_mine, self.by_country, (*self.path, step))
+
+
+@dataclass(slots=True)
+class Lot:
+    """A physical batch of material and everything the ledger knows about it now."""
+
+    id: str
+    form: str
+    mass_kg: float
+    elements_kg: dict[str, float]
+    custodian: str
+    facility: str
+    status: str
+    time: str
+    created_seq: int
+    provenance: Provenance
+    # Set while in transit: where it is going, to whom, and the ship event's sequence number.
+    destination: str | None = None
+    consignee: str | None = None
+    shipped_seq: int | None = None
+
+    def copy(self) -> Lot:
+        """A shallow copy that can be changed without touching the original."""
+        return Lot(
+            id=self.id,
+            form=self.form,
+            mass_kg=self.mass_kg,
+            elements_kg=self.elements_kg,
+            custodian=self.custodian,
+            facility=self.facility,
+            status=self.status,
+            time=self.time,
+            created_seq=self.created_seq,
+            provenance=self.provenance,
+            destination=self.destination,
+            consignee=self.consignee,
+            shipped_seq=self.shipped_seq,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """How far a balance may be off: the larger of ``relative`` × reference and ``absolute_kg``."""
+
+    relative: float = 0.005
+    absolute_kg: float = 0.001
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.relative) and 0 <= self.relative < 1):
+            raise ValidationError(
+                "tolerance", "relative", f"must be in [0, 1), got {self.relative}"
+            )
+        if not (math.isfinite(self.absolute_kg) and self.absolute_kg >= 0):
+            raise ValidationError(
+                "tolerance", "absolute_kg", f"must be ≥ 0, got {self.absolute_kg}"
+            )
+
+    def of(self, reference_kg: float) -> float:
+        """The allowed difference, in kg, for a quantity of ``reference_kg``."""
+        return max(self.relative * abs(reference_kg), self.absolute_kg)
+
+
+def normalize_time(value: object, subject: str) -> str:
+    """An RFC 3339 timestamp as a fixed-width UTC string that sorts as it compares.
+
+    The fixed width (microseconds always present) makes string comparison equal to time
+    comparison, so the store can compare times without parsing.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(
+            "format", subject, f"'time' must be an RFC 3339 string, got {value!r}"
+        )
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            "bad-time",
+            subject,
+            f"'time' {value!r} is not an RFC 3339 timestamp (use e.g. 2025-01-05T08:00:00Z)",
+        ) from None
+    if parsed.tzinfo is None:
+        raise ValidationError(
+            "bad-time", subject, f"'time' {value!r} has no time zone; add 'Z' for UTC"
+        )
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def display_time(normalized: str) -> str:
+    """A normalized time without the microseconds when they are zero."""
+    return normalized.replace(".000000Z", "Z")

@@ -1,0 +1,176 @@
+"""The registry of participants and facilities, and the checks a registry file must pass."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from raretrace.domain.errors import NotFound, ValidationError
+from raretrace.domain.model import STAGES, Facility, Participant
+
+
+@dataclass(slots=True)
+class Registry:
+    """Participants and facilities by id; what rules look up facts in."""
+
+    participants: dict[str, Participant] = field(default_factory=dict)
+    facilities: dict[str, Facility] = field(default_factory=dict)
+
+    def facility(self, facility_id: str) -> Facility:
+        try:
+            return self.facilities[facility_id]
+        except KeyError:
+            raise NotFound(
+                f"facility {facility_id!r} is not in the registry; "
+                "load it with `raretrace registry load FILE`"
+            ) from None
+
+    def add(self, record: Participant | Facility) -> None:
+        """Add or replace one record (the caller has validated it)."""
+        if isinstance(record, Participant):
+            self.participants[record.id] = record
+        else:
+            self.facilities[record.id] = record
+
+
+def _text(obj: Mapping[str, Any], key: str, subject: str, *, required: bool = True) -> str:
+    value = obj.get(key)
+    if not required and (value is None or value == ""):
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            "registry-format", subject, f"field {key!r} must be a non-empty string, got {value!r}"
+        )
+    return value
+
+
+def _country(obj: Mapping[str, Any], key: str, subject: str) -> str:
+    value = _text(obj, key, subject)
+    if len(value) != 2 or not value.isascii() or not value.isupper():
+        raise ValidationError(
+            "registry-format",
+            subject,
+            f"field {key!r} must be an ISO 3166-1 alpha-2 code such as 'MY', got {value!r}",
+        )
+    return value
+
+
+def _number(obj: Mapping[str, Any], key: str, subject: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(
+            "registry-format", subject, f"field {key!r} must be a finite number, got {value!r}"
+        )
+    return float(value)
+
+
+def parse_participant(obj: object) -> Participant:
+    """A participant record from its JSON form, or a ValidationError naming the field."""
+    if not isinstance(obj, Mapping):
+        raise ValidationError("registry-format", "participant", f"must be an object, got {obj!r}")
+    subject = f"participant {obj.get('id')!r}"
+    return Participant(
+        id=_text(obj, "id", subject),
+        name=_text(obj, "name", subject),
+        country=_country(obj, "country", subject),
+    )
+
+
+def _stages(obj: Mapping[str, Any], subject: str) -> tuple[str, ...]:
+    raw = obj.get("stage")
+    stages = (raw,) if isinstance(raw, str) else raw
+    if not isinstance(stages, list | tuple) or not stages:
+        raise ValidationError(
+            "registry-format",
+            subject,
+            f"'stage' must be a stage name or a non-empty list of them, got {raw!r}",
+        )
+    for stage in stages:
+        if stage not in STAGES:
+            raise ValidationError(
+                "unknown-stage",
+                subject,
+                f"stage {stage!r} is not one of {', '.join(STAGES)}",
+            )
+    return tuple(stages)
+
+
+def parse_facility(obj: object, participants: Mapping[str, Participant]) -> Facility:
+    """A facility record from its JSON form; its operator must be a known participant."""
+    if not isinstance(obj, Mapping):
+        raise ValidationError("registry-format", "facility", f"must be an object, got {obj!r}")
+    subject = f"facility {obj.get('id')!r}"
+    operator = _text(obj, "operator", subject)
+    if operator not in participants:
+        raise ValidationError(
+            "unknown-participant",
+            subject,
+            f"operator {operator!r} is not a registered participant; add it under 'participants'",
+        )
+    cahra = obj.get("cahra", False)
+    if not isinstance(cahra, bool):
+        raise ValidationError(
+            "registry-format", subject, f"'cahra' must be true or false, got {cahra!r}"
+        )
+    country = _country(obj, "country", subject)
+    tech = obj.get("technology_origin")
+    return Facility(
+        id=_text(obj, "id", subject),
+        name=_text(obj, "name", subject),
+        operator=operator,
+        country=country,
+        stages=_stages(obj, subject),
+        technology_origin=country if tech is None else _country(obj, "technology_origin", subject),
+        cahra=cahra,
+        region=_text(obj, "region", subject, required=False),
+        lat=_number(obj, "lat", subject),
+        lon=_number(obj, "lon", subject),
+        capacity_t_per_year=_number(obj, "capacity_t_per_year", subject),
+    )
+
+
+def parse_registry(
+    doc: object, known: Registry | None = None
+) -> tuple[list[Participant], list[Facility]]:
+    """Check a whole registry document against itself and what is ``known`` already.
+
+    Returns the records in the order they must be applied (participants first, since
+    facilities name their operator).
+    """
+    if not isinstance(doc, Mapping):
+        raise ValidationError("registry-format", "registry", "must be a JSON object")
+    unknown = set(doc) - {"participants", "facilities"}
+    if unknown:
+        raise ValidationError(
+            "registry-format",
+            "registry",
+            f"unknown top-level keys {sorted(unknown)}; expected 'participants' and 'facilities'",
+        )
+    participants = [parse_participant(p) for p in _list(doc, "participants")]
+    _unique(participants, "participant")
+    everyone = dict(known.participants) if known else {}
+    everyone.update({p.id: p for p in participants})
+    facilities = [parse_facility(f, everyone) for f in _list(doc, "facilities")]
+    _unique(facilities, "facility")
+    return participants, facilities
+
+
+def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise ValidationError("registry-format", "registry", f"{key!r} must be a list")
+    return value
+
+
+def _unique(records: Iterable[Participant | Facility], kind: str) -> None:
+    seen: set[str] = set()
+    for r in records:
+        if r.id in seen:
+            raise ValidationError(
+                "registry-format", f"{kind} {r.id!r}", "appears twice in the file; keep one entry"
+            )
+        seen.add(r.id)

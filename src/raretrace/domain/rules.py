@@ -1,0 +1,416 @@
+"""The ledger's rules: what one event does to the ledger's state, or why it is refused.
+
+``apply`` is pure: it reads lots through a ``LedgerState`` and returns the ``Effects`` the
+event would have, without changing anything. A caller that gets a ValidationError has
+nothing to undo; a caller that gets Effects writes them all or none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from raretrace.domain.elements import CONSERVED
+from raretrace.domain.errors import NotFound, ValidationError
+from raretrace.domain.events import (
+    AdjustEvent,
+    ExtractEvent,
+    LedgerEvent,
+    OutputSpec,
+    ReceiveEvent,
+    RegistryEvent,
+    ShipEvent,
+    TransformEvent,
+)
+from raretrace.domain.model import (
+    ACTIVE,
+    CONSUMED,
+    IN_TRANSIT,
+    PROCESS_STAGE,
+    WRITTEN_OFF,
+    Facility,
+    Lot,
+    Participant,
+    Provenance,
+    Tolerance,
+    display_time,
+)
+from raretrace.domain.provenance import at_source, merge_paths, mix, restrict, step_at
+from raretrace.domain.registry import Registry, parse_facility, parse_participant
+
+
+class LedgerState(Protocol):
+    """What the rules may read: the registry and the current state of lots."""
+
+    @property
+    def registry(self) -> Registry: ...
+
+    def lot(self, lot_id: str) -> Lot | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    """A receipt whose measured mass differs from the shipped mass beyond tolerance."""
+
+    lot: str
+    origin: str
+    destination: str
+    shipped_kg: float
+    received_kg: float
+    ship_seq: int
+    time: str
+
+    @property
+    def delta_kg(self) -> float:
+        return self.received_kg - self.shipped_kg
+
+
+@dataclass(slots=True)
+class Effects:
+    """Everything one accepted event changes; written together or not at all."""
+
+    lots: list[Lot] = field(default_factory=list)
+    #: (lot id, role, kg) — how the event used each lot: created, consumed, shipped, received,
+    #: adjusted. The index for traces, audits and bundles.
+    links: list[tuple[str, str, float]] = field(default_factory=list)
+    discrepancy: Discrepancy | None = None
+    record: Participant | Facility | None = None
+
+
+def _lot_gone_message(lot: Lot) -> str:
+    where = f"to {lot.destination}" if lot.status == IN_TRANSIT else f"at {lot.facility}"
+    return f"lot is {lot.status.replace('_', ' ')} ({where}) and cannot be used"
+
+
+def _active_lot(state: LedgerState, lot_id: str, event: LedgerEvent) -> Lot:
+    lot = state.lot(lot_id)
+    if lot is None:
+        raise ValidationError(
+            "lot-not-found",
+            f"lot {lot_id!r}",
+            f"no such lot (event {event.id!r}); "
+            "it must be created by an extract or transform event first",
+        )
+    if lot.status != ACTIVE:
+        raise ValidationError("lot-not-active", f"lot {lot_id!r}", _lot_gone_message(lot))
+    _check_time(lot, event)
+    return lot
+
+
+def _check_time(lot: Lot, event: LedgerEvent) -> None:
+    if event.time < lot.time:
+        raise ValidationError(
+            "time-order",
+            f"lot {lot.id!r}",
+            f"event {event.id!r} at {display_time(event.time)} is before the lot's last event"
+            f" at {display_time(lot.time)}; events on a lot must not go back in time",
+        )
+
+
+def _check_custodian(lot: Lot, event: LedgerEvent) -> None:
+    if lot.custodian != event.actor:
+        raise ValidationError(
+            "not-custodian",
+            f"lot {lot.id!r}",
+            f"actor {event.actor!r} is not the lot's custodian {lot.custodian!r};"
+            " only the custodian may use a lot",
+        )
+
+
+def _facility(state: LedgerState, facility_id: str, event: LedgerEvent) -> Facility:
+    try:
+        return state.registry.facility(facility_id)
+    except NotFound as exc:
+        raise ValidationError("unknown-facility", f"event {event.id!r}", exc.message) from None
+
+
+def _check_participant(state: LedgerState, participant_id: str, event: LedgerEvent) -> None:
+    if participant_id not in state.registry.participants:
+        raise ValidationError(
+            "unknown-participant",
+            f"event {event.id!r}",
+            f"participant {participant_id!r} is not in the registry;"
+            " load it with `raretrace registry load FILE`",
+        )
+
+
+def _new_lots(
+    state: LedgerState, event: LedgerEvent, facility: Facility, outputs: tuple[OutputSpec, ...],
+    provenances: list[Provenance], seq: int,
+) -> list[Lot]:  # fmt: skip
+    lots = []
+    for spec, prov in zip(outputs, provenances, strict=True):
+        if state.lot(spec.lot) is not None:
+            raise ValidationError(
+                "lot-exists",
+                f"lot {spec.lot!r}",
+                f"a lot with this id already exists; event {event.id!r} must create new lot ids",
+            )
+        lots.append(Lot(
+            id=spec.lot, form=spec.form, mass_kg=spec.mass_kg, elements_kg=spec.elements_kg,
+            custodian=event.actor, facility=facility.id, status=ACTIVE, time=event.time,
+            created_seq=seq, provenance=prov,
+        ))  # fmt: skip
+    return lots
+
+
+def apply_extract(state: LedgerState, event: ExtractEvent, seq: int, tol: Tolerance) -> Effects:
+    """Primary extraction at a mine, or collection of end-of-life scrap at a recycler."""
+    facility = _facility(state, event.facility, event)
+    if event.actor != facility.operator:
+        raise ValidationError(
+            "not-operator",
+            f"facility {facility.id!r}",
+            f"actor {event.actor!r} is not the operator {facility.operator!r};"
+            " only a facility's operator records extraction there",
+        )
+    provs = [_source_provenance(facility, spec, event) for spec in event.outputs]
+    lots = _new_lots(state, event, facility, event.outputs, provs, seq)
+    return Effects(lots=lots, links=[(lot.id, "created", lot.mass_kg) for lot in lots])
+
+
+def _source_provenance(facility: Facility, spec: OutputSpec, event: ExtractEvent) -> Provenance:
+    if spec.form == "scrap" and "recycling" in facility.stages:
+        return at_source(facility, spec.elements_kg, recycled=True, stage="recycling")
+    if "mine" in facility.stages:
+        return at_source(facility, spec.elements_kg, recycled=False, stage="mine")
+    if "recycling" in facility.stages:
+        raise ValidationError(
+            "extract-stage",
+            f"lot {spec.lot!r}",
+            f"a recycling facility extracts only collected scrap (form 'scrap'), got form"
+            f" {spec.form!r} at {facility.id!r}",
+        )
+    raise ValidationError(
+        "extract-stage",
+        f"facility {facility.id!r}",
+        f"extraction is recorded only at a mine or a recycling facility; {facility.id!r} is"
+        f" {'/'.join(facility.stages)} (event {event.id!r})",
+    )
+
+
+def apply_ship(state: LedgerState, event: ShipEvent, seq: int, tol: Tolerance) -> Effects:
+    """Hand a lot to a carrier, bound for a facility and a consignee."""
+    lot = _active_lot(state, event.lot, event)
+    _check_custodian(lot, event)
+    if lot.facility != event.origin:
+        raise ValidationError(
+            "lot-not-at-facility",
+            f"lot {lot.id!r}",
+            f"ship 'from' is {event.origin!r} but the lot is at {lot.facility!r}",
+        )
+    _facility(state, event.destination, event)
+    _check_participant(state, event.consignee, event)
+    if event.destination == event.origin:
+        raise ValidationError(
+            "ship-same-facility",
+            f"lot {lot.id!r}",
+            f"'from' and 'to' are both {event.origin!r}; a shipment must go somewhere else",
+        )
+    moved = lot.copy()
+    moved.status, moved.time, moved.shipped_seq = IN_TRANSIT, event.time, seq
+    moved.destination, moved.consignee = event.destination, event.consignee
+    return Effects(lots=[moved], links=[(lot.id, "shipped", lot.mass_kg)])
+
+
+def apply_receive(state: LedgerState, event: ReceiveEvent, seq: int, tol: Tolerance) -> Effects:
+    """Take delivery of a shipped lot, recording the mass that actually arrived."""
+    lot = state.lot(event.lot)
+    if lot is None or lot.status != IN_TRANSIT or lot.destination != event.facility:
+        raise ValidationError(
+            "no-pending-shipment",
+            f"lot {event.lot!r}",
+            _no_shipment_message(lot, event.facility),
+        )
+    _check_time(lot, event)
+    if event.actor != lot.consignee:
+        raise ValidationError(
+            "not-consignee",
+            f"lot {lot.id!r}",
+            f"actor {event.actor!r} is not the consignee {lot.consignee!r} named in the shipment",
+        )
+    facility = _facility(state, event.facility, event)
+    received = lot.mass_kg if event.mass_kg is None else event.mass_kg
+    arrived = scaled(lot, received)
+    arrived.status, arrived.time, arrived.facility = ACTIVE, event.time, facility.id
+    arrived.custodian, arrived.destination, arrived.consignee = event.actor, None, None
+    arrived.shipped_seq = None
+    arrived.provenance = lot.provenance.with_step(step_at(facility))
+    effects = Effects(lots=[arrived], links=[(lot.id, "received", received)])
+    if abs(received - lot.mass_kg) > tol.of(lot.mass_kg):
+        effects.discrepancy = Discrepancy(
+            lot=lot.id, origin=lot.facility, destination=facility.id, shipped_kg=lot.mass_kg,
+            received_kg=received, ship_seq=lot.shipped_seq or 0, time=event.time,
+        )  # fmt: skip
+    return effects
+
+
+def _no_shipment_message(lot: Lot | None, facility: str) -> str:
+    if lot is None:
+        return "no such lot; a receive must match a shipment recorded by a ship event"
+    if lot.status != IN_TRANSIT:
+        return f"no pending shipment: the lot is {lot.status.replace('_', ' ')} at {lot.facility}"
+    return f"the pending shipment goes to {lot.destination!r}, not {facility!r}"
+
+
+def scaled(lot: Lot, new_mass: float) -> Lot:
+    """A copy of ``lot`` with ``new_mass`` kg and its elements scaled in proportion."""
+    out = lot.copy()
+    factor = new_mass / lot.mass_kg
+    out.mass_kg = new_mass
+    out.elements_kg = {e: kg * factor for e, kg in lot.elements_kg.items()}
+    return out
+
+
+def _emptied(lot: Lot, status: str) -> Lot:
+    out = lot.copy()
+    out.mass_kg, out.elements_kg, out.status = 0.0, {}, status
+    return out
+
+
+def consume(lot: Lot, mass_kg: float, tol: Tolerance) -> tuple[Lot, dict[str, float], float]:
+    """Take ``mass_kg`` from a lot: (the lot after, the element kg taken, the kg taken).
+
+    Taking the whole remaining mass (within tolerance) consumes the lot; taking more than
+    that is a double spend.
+    """
+    remaining = lot.mass_kg
+    if mass_kg > remaining + tol.of(remaining):
+        raise ValidationError(
+            "over-consumption",
+            f"lot {lot.id!r}",
+            f"consumes {mass_kg:.6g} kg but only {remaining:.6g} kg remain;"
+            " a lot cannot be used twice (check earlier transforms of this lot)",
+        )
+    if mass_kg >= remaining - tol.of(remaining):
+        return _emptied(lot, CONSUMED), dict(lot.elements_kg), remaining
+    factor = mass_kg / remaining
+    taken = {e: kg * factor for e, kg in lot.elements_kg.items()}
+    return scaled(lot, remaining - mass_kg), taken, mass_kg
+
+
+def apply_transform(state: LedgerState, event: TransformEvent, seq: int, tol: Tolerance) -> Effects:
+    """Turn input lots into output lots, conserving every REE, Th and U."""
+    facility = _facility(state, event.facility, event)
+    if not facility.process_allowed(event.process):
+        raise ValidationError(
+            "process-stage",
+            f"facility {facility.id!r}",
+            f"process {event.process!r} needs a {PROCESS_STAGE[event.process] or 'processing'}"
+            f" facility; {facility.id!r} is {'/'.join(facility.stages)}",
+        )
+    effects = Effects()
+    contributions: list[tuple[dict[str, float], Provenance]] = []
+    for spec in event.inputs:
+        lot = _active_lot(state, spec.lot, event)
+        _check_custodian(lot, event)
+        if lot.facility != facility.id:
+            raise ValidationError(
+                "lot-not-at-facility",
+                f"lot {lot.id!r}",
+                f"the lot is at {lot.facility!r}, not at {facility.id!r} where it is transformed",
+            )
+        after, taken, taken_kg = consume(lot, spec.mass_kg, tol)
+        after.time = event.time
+        effects.lots.append(after)
+        effects.links.append((lot.id, "consumed", taken_kg))
+        contributions.append((taken, lot.provenance))
+    check_balance(event, [c for c, _ in contributions], tol)
+    stage = PROCESS_STAGE[event.process] or facility.stage
+    provs = _output_provenance(event, contributions, step_at(facility, stage))
+    created = _new_lots(state, event, facility, event.outputs, provs, seq)
+    effects.lots.extend(created)
+    effects.links.extend((lot.id, "created", lot.mass_kg) for lot in created)
+    return effects
+
+
+def _output_provenance(
+    event: TransformEvent,
+    contributions: list[tuple[dict[str, float], Provenance]],
+    step: object,
+) -> list[Provenance]:
+    wanted = {e for spec in event.outputs for e in spec.elements_kg}
+    by_mine, by_country = mix(contributions, wanted)
+    path = merge_paths((p.path for _, p in contributions), step)  # type: ignore[arg-type]
+    return [
+        Provenance(restrict(by_mine, s.elements_kg), restrict(by_country, s.elements_kg), path)
+        for s in event.outputs
+    ]
+
+
+def check_balance(event: TransformEvent, consumed: list[dict[str, float]], tol: Tolerance) -> None:
+    """Per conserved element: outputs + declared losses = consumed inputs, within tolerance."""
+    inputs = _sum(consumed)
+    outputs = _sum([s.elements_kg for s in event.outputs] + [event.losses_kg])
+    for e in sorted((inputs.keys() | outputs.keys()) & CONSERVED):
+        given, accounted = inputs.get(e, 0.0), outputs.get(e, 0.0)
+        if given == 0.0 and accounted > tol.absolute_kg:
+            raise ValidationError(
+                "element-not-in-inputs",
+                f"event {event.id!r}",
+                f"outputs and losses hold {accounted:.6g} kg of {e} but the inputs hold none;"
+                " material cannot appear from nowhere",
+            )
+        if abs(accounted - given) > tol.of(given):
+            raise ValidationError(
+                "mass-balance",
+                f"event {event.id!r}",
+                f"{e}: inputs {given:.6g} kg, outputs + losses {accounted:.6g} kg"
+                f" (difference {accounted - given:+.6g} kg, tolerance ±{tol.of(given):.6g} kg);"
+                " declare the missing mass under 'losses_kg' or correct the outputs",
+            )
+
+
+def _sum(parts: list[dict[str, float]] | list[Mapping[str, float]]) -> dict[str, float]:
+    acc: dict[str, list[float]] = {}
+    for part in parts:
+        for e, kg in part.items():
+            acc.setdefault(e, []).append(kg)
+    return {e: math.fsum(v) for e, v in acc.items()}
+
+
+def apply_adjust(state: LedgerState, event: AdjustEvent, seq: int, tol: Tolerance) -> Effects:
+    """Record a loss (sampling, spill, write-off): the lot shrinks, its composition scales."""
+    lot = _active_lot(state, event.lot, event)
+    _check_custodian(lot, event)
+    loss = -event.mass_kg
+    if loss > lot.mass_kg + tol.of(lot.mass_kg):
+        raise ValidationError(
+            "adjust-exceeds-lot",
+            f"lot {lot.id!r}",
+            f"adjusts by {event.mass_kg:.6g} kg but the lot holds only {lot.mass_kg:.6g} kg",
+        )
+    if loss >= lot.mass_kg - tol.of(lot.mass_kg):
+        after, taken = _emptied(lot, WRITTEN_OFF), lot.mass_kg
+    else:
+        after, taken = scaled(lot, lot.mass_kg - loss), loss
+    after.time = event.time
+    return Effects(lots=[after], links=[(lot.id, "adjusted", taken)])
+
+
+def apply_registry(state: LedgerState, event: RegistryEvent, seq: int, tol: Tolerance) -> Effects:
+    """Add or update a participant or facility."""
+    if event.type == "participant":
+        record: Participant | Facility = parse_participant(event.record)
+    else:
+        record = parse_facility(event.record, state.registry.participants)
+    return Effects(record=record)
+
+
+_APPLY = {
+    ExtractEvent: apply_extract,
+    ShipEvent: apply_ship,
+    ReceiveEvent: apply_receive,
+    TransformEvent: apply_transform,
+    AdjustEvent: apply_adjust,
+    RegistryEvent: apply_registry,
+}
+
+
+def apply(state: LedgerState, event: LedgerEvent, seq: int, tol: Tolerance) -> Effects:
+    """What ``event`` (to be number ``seq`` in the log) does, or the rule it breaks."""
+    if event.type != "participant" and event.type != "facility":
+        _check_participant(state, event.actor, event)
+    return _APPLY[type(event)](state, event, seq, tol)  # type: ignore[operator]

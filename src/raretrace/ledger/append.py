@@ -1,0 +1,273 @@
+"""The one write path: parse → check rules → apply → write, a batch per transaction.
+
+Every accepted event is applied whole and written in the same transaction as the rest of its
+batch; a rejected event leaves no trace. Re-sending an event that is already in the ledger,
+byte for byte the same once canonicalised, is a no-op; a different event under a used id is
+rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, update
+
+from raretrace.domain.canonical import canonical_json
+from raretrace.domain.errors import RaretraceError, ValidationError
+from raretrace.domain.events import (
+    AdjustEvent,
+    LedgerEvent,
+    ReceiveEvent,
+    ShipEvent,
+    TransformEvent,
+    parse_event,
+)
+from raretrace.domain.model import Participant, Tolerance
+from raretrace.domain.registry import Registry
+from raretrace.domain.rules import apply
+from raretrace.ledger.batch import BatchState
+from raretrace.store import schema
+from raretrace.store.rows import facility_to_json, lot_to_row
+from raretrace.store.store import Store
+
+DEFAULT_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One refused input: where it was, which event, and the rule it broke."""
+
+    line: int
+    event_id: str | None
+    error: RaretraceError
+
+    @property
+    def rule(self) -> str:
+        return self.error.rule if isinstance(self.error, ValidationError) else "format"
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What an ingest did: counts, and the rejections in input order."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    discrepancies: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+Source = Iterable[tuple[int, str | dict[str, Any]]]
+
+
+def _referenced_lots(event: LedgerEvent) -> list[str]:
+    if isinstance(event, ShipEvent | ReceiveEvent | AdjustEvent):
+        return [event.lot]
+    if isinstance(event, TransformEvent):
+        return [i.lot for i in event.inputs] + [o.lot for o in event.outputs]
+    outputs = getattr(event, "outputs", ())
+    return [o.lot for o in outputs]
+
+
+def _decode(item: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(item, dict):
+        return item
+    try:
+        obj = json.loads(item)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            "format", "line", f"not valid JSON ({exc.msg} at column {exc.colno})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise ValidationError("format", "line", "each line must hold one JSON object")
+    return obj
+
+
+class Ledger:
+    """The append path over one store. Not thread-safe: one Ledger writes at a time."""
+
+    def __init__(self, store: Store) -> None:
+        store.require_ready()
+        self.store = store
+        self.tolerance: Tolerance = store.tolerance()
+        self._registry: Registry = store.registry()
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    def append(self, event: dict[str, Any]) -> IngestReport:
+        """Apply one event (a batch of one); raises the rejection instead of reporting it."""
+        report = self.ingest([(1, event)])
+        if report.rejections:
+            raise report.rejections[0].error
+        return report
+
+    def ingest(
+        self,
+        source: Source,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[IngestReport], None] | None = None,
+    ) -> IngestReport:
+        """Apply a stream of (line number, JSON text or object), a transaction per batch."""
+        report = IngestReport()
+        for chunk in _chunks(source, batch_size):
+            self._ingest_batch(chunk, report)
+            if on_batch is not None:
+                on_batch(report)
+        return report
+
+    def _ingest_batch(
+        self, chunk: list[tuple[int, str | dict[str, Any]]], report: IngestReport
+    ) -> None:
+        parsed: list[tuple[int, LedgerEvent | None, dict[str, Any] | None]] = []
+        for line, item in chunk:
+            try:
+                raw = _decode(item)
+                parsed.append((line, parse_event(raw), raw))
+            except ValidationError as exc:
+                report.rejected += 1
+                report.rejections.append(Rejection(line, _event_id(item), exc))
+        events = [(line, ev, raw) for line, ev, raw in parsed if ev is not None and raw is not None]
+        lot_ids = {lot for _, ev, _ in events for lot in _referenced_lots(ev)}
+        registry_before = self._registry
+        try:
+            with self.store.engine.begin() as conn:
+                state = BatchState(
+                    registry=_copy_registry(self._registry),
+                    stored=self.store.lots_by_id(conn, lot_ids),
+                    next_seq=self.store.size(conn),
+                )
+                state.bodies.update(self.store.event_bodies(conn, (ev.id for _, ev, _ in events)))
+                batch_report = IngestReport()
+                for line, event, raw in events:
+                    self._apply_one(state, line, event, raw, batch_report)
+                _write(conn, state)
+        except BaseException:
+            self._registry = registry_before
+            raise
+        self._registry = state.registry
+        report.accepted += batch_report.accepted
+        report.duplicates += batch_report.duplicates
+        report.rejected += batch_report.rejected
+        report.discrepancies += batch_report.discrepancies
+        report.rejections.extend(batch_report.rejections)
+        report.rejections.sort(key=lambda r: r.line)
+
+    def _apply_one(
+        self, state: BatchState, line: int, event: LedgerEvent, raw: dict[str, Any],
+        report: IngestReport,
+    ) -> None:  # fmt: skip
+        try:
+            body = canonical_json(raw).decode("utf-8")
+            known = state.bodies.get(event.id)
+            if known is not None:
+                if known != body:
+                    raise ValidationError(
+                        "duplicate-event-id",
+                        f"event {event.id!r}",
+                        "an accepted event already has this id with different content;"
+                        " give every event a unique id",
+                    )
+                report.duplicates += 1
+                return
+            effects = apply(state, event, state.next_seq, self.tolerance)
+        except ValidationError as exc:
+            report.rejected += 1
+            report.rejections.append(Rejection(line, event.id, exc))
+            return
+        row = {"id": event.id, "type": event.type, "time": event.time, "actor": event.actor,
+               "body": body}  # fmt: skip
+        state.commit(row, effects)
+        report.accepted += 1
+        if effects.discrepancy is not None:
+            report.discrepancies += 1
+
+
+def _event_id(item: str | dict[str, Any]) -> str | None:
+    if isinstance(item, dict):
+        value = item.get("id")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _copy_registry(reg: Registry) -> Registry:
+    return Registry(dict(reg.participants), dict(reg.facilities))
+
+
+def _chunks(source: Source, size: int) -> Iterator[list[tuple[int, str | dict[str, Any]]]]:
+    chunk: list[tuple[int, str | dict[str, Any]]] = []
+    for item in source:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_LOT_UPDATE = (
+    update(schema.lots)
+    .where(schema.lots.c.id == bindparam("b_id"))
+    .values({c.name: bindparam(c.name) for c in schema.lots.columns if c.name != "id"})
+)
+
+
+def _write(conn: Connection, state: BatchState) -> None:
+    """Write one batch's accepted events and their effects (inside the caller's transaction)."""
+    if not state.events:
+        return
+    conn.execute(insert(schema.events), state.events)
+    _write_records(conn, state)
+    new_rows, changed_rows = [], []
+    for lot in state.changed.values():
+        row = lot_to_row(lot)
+        if lot.id in state.stored:
+            row["b_id"] = row.pop("id")
+            changed_rows.append(row)
+        else:
+            new_rows.append(row)
+    if new_rows:
+        conn.execute(insert(schema.lots), new_rows)
+    if changed_rows:
+        conn.execute(_LOT_UPDATE, changed_rows)
+    if state.links:
+        conn.execute(insert(schema.lot_events), state.links)
+    if state.discrepancies:
+        conn.execute(
+            insert(schema.discrepancies),
+            [
+                {
+                    "seq": seq,
+                    "lot": d.lot,
+                    "origin": d.origin,
+                    "destination": d.destination,
+                    "shipped_kg": d.shipped_kg,
+                    "received_kg": d.received_kg,
+                    "ship_seq": d.ship_seq,
+                    "time": d.time,
+                }  # fmt: skip
+                for seq, d in state.discrepancies
+            ],
+        )
+
+
+def _write_records(conn: Connection, state: BatchState) -> None:
+    for seq, record in state.records:
+        if isinstance(record, Participant):
+            table = schema.participants
+            values: dict[str, Any] = {"name": record.name, "country": record.country, "seq": seq}
+        else:
+            table = schema.facilities
+            values = {
+                "name": record.name, "operator": record.operator, "country": record.country,
+                "stage": record.stage, "seq": seq,
+                "body": json.dumps(facility_to_json(record), separators=(",", ":")),
+            }  # fmt: skip
+        done = conn.execute(update(table).where(table.c.id == record.id).values(values))
+        if done.rowcount == 0:
+            conn.execute(insert(table).values(id=record.id, **values))

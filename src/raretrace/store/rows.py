@@ -1,0 +1,69 @@
+"""Converting lots and registry records to and from table rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from raretrace.domain.model import Facility, Lot, Participant
+from raretrace.domain.provenance import from_json, to_json
+
+
+def lot_to_row(lot: Lot) -> dict[str, Any]:
+    """The ``lots`` row for a lot (compositions and provenance as compact JSON)."""
+    return {
+        "id": lot.id,
+        "form": lot.form,
+        "mass_kg": lot.mass_kg,
+        "elements": json.dumps(lot.elements_kg, separators=(",", ":")),
+        "custodian": lot.custodian,
+        "facility": lot.facility,
+        "status": lot.status,
+        "time": lot.time,
+        "created_seq": lot.created_seq,
+        "provenance": json.dumps(to_json(lot.provenance), separators=(",", ":")),
+        "destination": lot.destination,
+        "consignee": lot.consignee,
+        "shipped_seq": lot.shipped_seq,
+    }
+
+
+def lot_from_row(row: Mapping[str, Any]) -> Lot:
+    """Inverse of ``lot_to_row``."""
+    return Lot(
+        id=row["id"],
+        form=row["form"],
+        mass_kg=row["mass_kg"],
+        elements_kg=json.loads(row["elements"]),
+        custodian=row["custodian"],
+        facility=row["facility"],
+        status=row["status"],
+        time=row["time"],
+        created_seq=row["created_seq"],
+        provenance=from_json(json.loads(row["provenance"])),
+        destination=row["destination"],
+        consignee=row["consignee"],
+        shipped_seq=row["shipped_seq"],
+    )
+
+
+def facility_to_json(f: Facility) -> dict[str, Any]:
+    """A facility in the registry file's shape (``stage`` a string unless there are several)."""
+    return {
+        "id": f.id,
+        "name": f.name,
+        "operator": f.operator,
+        "country": f.country,
+        "region": f.region,
+        "stage": f.stages[0] if len(f.stages) == 1 else list(f.stages),
+        "lat": f.lat,
+        "lon": f.lon,
+        "capacity_t_per_year": f.capacity_t_per_year,
+        "technology_origin": f.technology_origin,
+        "cahra": f.cahra,
+    }
+
+
+def participant_to_json(p: Participant) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "country": p.country}

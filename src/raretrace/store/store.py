@@ -1,0 +1,218 @@
+"""Reading the ledger, and creating or upgrading its database.
+
+Writes happen only in ``raretrace.ledger.append`` (the one write path).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from raretrace.domain.errors import ConfigError, NotFound
+from raretrace.domain.model import Lot, Tolerance
+from raretrace.domain.registry import Registry, parse_facility, parse_participant
+from raretrace.store import schema
+from raretrace.store.engine import open_engine
+from raretrace.store.rows import lot_from_row
+
+_ID_CHUNK = 900  # stays under every backend's bound-parameter limit
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "raretrace.store:migrations")
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+@dataclass(frozen=True, slots=True)
+class DiscrepancyRow:
+    """A receipt that differed from its shipment, as listed by ``raretrace discrepancies``."""
+
+    seq: int
+    event_id: str
+    lot: str
+    origin: str
+    destination: str
+    shipped_kg: float
+    received_kg: float
+    time: str
+
+    @property
+    def delta_kg(self) -> float:
+        return self.received_kg - self.shipped_kg
+
+
+class Store:
+    """A ledger database: its engine, schema version and read queries."""
+
+    def __init__(self, engine: Engine, *, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, db: str) -> Store:
+        """Open ``db`` (file path or URL) without creating anything."""
+        return cls(open_engine(db), url=db)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -----------------------------------------------------------------------------
+    def upgrade(self) -> None:
+        """Create the tables, or bring an older database to the current schema."""
+        with self.engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def require_ready(self) -> None:
+        """Raise ConfigError unless the database holds an initialised, current ledger."""
+        try:
+            current = self.schema_revision()
+        except (OperationalError, ProgrammingError) as exc:
+            raise ConfigError(f"cannot read database {self.url!r}: {exc.orig}") from None
+        if current is None:
+            raise ConfigError(f"{self.url!r} holds no raretrace ledger; run `raretrace init` first")
+        with self.engine.begin() as conn:
+            head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+        if current != head:
+            raise ConfigError(
+                f"{self.url!r} is at schema {current}, this raretrace needs {head};"
+                " run `raretrace init` to upgrade it"
+            )
+
+    # -- settings ---------------------------------------------------------------------------
+    def meta(self, conn: Connection | None = None) -> dict[str, str]:
+        if conn is None:
+            with self.engine.connect() as c:
+                return self.meta(c)
+        return {r.key: r.value for r in conn.execute(select(schema.meta))}
+
+    def tolerance(self) -> Tolerance:
+        m = self.meta()
+        return Tolerance(
+            relative=float(m.get("tolerance_relative", "0.005")),
+            absolute_kg=float(m.get("tolerance_absolute_kg", "0.001")),
+        )
+
+    # -- registry ---------------------------------------------------------------------------
+    def registry(self, conn: Connection | None = None) -> Registry:
+        """The registry as the ledger knows it now."""
+        if conn is None:
+            with self.engine.connect() as c:
+                return self.registry(c)
+        reg = Registry()
+        for row in conn.execute(select(schema.participants)):
+            reg.add(parse_participant({"id": row.id, "name": row.name, "country": row.country}))
+        for row in conn.execute(select(schema.facilities.c.body)):
+            reg.add(parse_facility(json.loads(row.body), reg.participants))
+        return reg
+
+    # -- lots -------------------------------------------------------------------------------
+    def lots_by_id(self, conn: Connection, ids: Iterable[str]) -> dict[str, Lot]:
+        """The current state of each of ``ids`` that exists."""
+        wanted = list(ids)
+        found: dict[str, Lot] = {}
+        for i in range(0, len(wanted), _ID_CHUNK):
+            chunk = wanted[i : i + _ID_CHUNK]
+            query = select(schema.lots).where(schema.lots.c.id.in_(chunk))
+            for row in conn.execute(query).mappings():
+                found[row["id"]] = lot_from_row(row)
+        return found
+
+    def lot(self, lot_id: str) -> Lot:
+        """One lot, or NotFound with a hint."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.lots).where(schema.lots.c.id == lot_id)).mappings()
+            first = row.first()
+        if first is None:
+            raise NotFound(f"lot {lot_id!r} is not in the ledger; list lots with `raretrace lots`")
+        return lot_from_row(first)
+
+    def lots(
+        self, *, facility: str | None = None, form: str | None = None, status: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Lot]:  # fmt: skip
+        """Lots matching the filters, in id order."""
+        query = select(schema.lots).order_by(schema.lots.c.id)
+        if facility:
+            query = query.where(schema.lots.c.facility == facility)
+        if form:
+            query = query.where(schema.lots.c.form == form)
+        if status:
+            query = query.where(schema.lots.c.status == status)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                yield lot_from_row(row)
+
+    # -- events -----------------------------------------------------------------------------
+    def event_bodies(self, conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+        """Canonical bodies of already-accepted events among ``ids``."""
+        wanted = list(ids)
+        found: dict[str, str] = {}
+        for i in range(0, len(wanted), _ID_CHUNK):
+            chunk = wanted[i : i + _ID_CHUNK]
+            query = select(schema.events.c.id, schema.events.c.body).where(
+                schema.events.c.id.in_(chunk)
+            )
+            found.update({r.id: r.body for r in conn.execute(query)})
+        return found
+
+    def size(self, conn: Connection | None = None) -> int:
+        """How many events the ledger holds (the next event's sequence number)."""
+        if conn is None:
+            with self.engine.connect() as c:
+                return self.size(c)
+        value = conn.execute(select(func.max(schema.events.c.seq))).scalar()
+        return 0 if value is None else int(value) + 1
+
+    def counts(self) -> dict[str, Any]:
+        """Totals for summaries: events by type, lots by status, discrepancies."""
+        with self.engine.connect() as conn:
+            by_type = dict(
+                conn.execute(
+                    select(schema.events.c.type, func.count()).group_by(schema.events.c.type)
+                ).all()
+            )
+            by_status = dict(
+                conn.execute(
+                    select(schema.lots.c.status, func.count()).group_by(schema.lots.c.status)
+                ).all()
+            )
+            disc = conn.execute(select(func.count()).select_from(schema.discrepancies)).scalar()
+        return {"events": by_type, "lots": by_status, "discrepancies": int(disc or 0)}
+
+    def discrepancies(self, *, limit: int | None = None) -> list[DiscrepancyRow]:
+        """Receipts that differed from their shipments beyond tolerance, in log order."""
+        d, e = schema.discrepancies, schema.events
+        query = select(d, e.c.id.label("event_id")).join(e, e.c.seq == d.c.seq).order_by(d.c.seq)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                DiscrepancyRow(
+                    seq=r.seq,
+                    event_id=r.event_id,
+                    lot=r.lot,
+                    origin=r.origin,
+                    destination=r.destination,
+                    shipped_kg=r.shipped_kg,
+                    received_kg=r.received_kg,
+                    time=r.time,
+                )  # fmt: skip
+                for r in conn.execute(query)
+            ]
