@@ -14,6 +14,7 @@ from raretrace.cli.main import app, err, out
 from raretrace.domain.errors import ConfigError
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
+from raretrace.store import schema
 from raretrace.store.store import Store
 
 DEMO_DB = "raretrace-demo.db"
@@ -59,7 +60,7 @@ def demo(
     _fresh_demo_db(db)
     store = service.init_ledger(db)
     with store.engine.begin() as conn:
-        conn.execute(service.schema.meta.insert().values(key="made_by", value=DEMO_MARK))
+        conn.execute(schema.meta.insert().values(key="made_by", value=DEMO_MARK))
     ledger = service.open_ledger(db)
     ledger.ingest(enumerate(service.registry_events(registry(load_world()), ledger.registry), 1))
     if write is not None:
@@ -75,16 +76,18 @@ def demo(
             bar.update(task, completed=report.accepted + report.rejected + report.duplicates)
 
         stream = zip(itertools.count(1), generate_events(events, seed=seed))
-        report = ledger.ingest(stream, on_batch=tick)  # type: ignore[arg-type]
+        report = ledger.ingest(stream, on_batch=tick)
     elapsed = time.perf_counter() - started
     _tour(store, report, elapsed)
 
 
 def _tour(store: Store, report: IngestReport, elapsed: float) -> None:
     counts = store.counts()
-    out.print(f"[bold]raretrace demo[/] — {report.accepted:,} events in {elapsed:.1f} s "
-              f"({report.accepted / max(elapsed, 1e-9):,.0f} events/s), "
-              f"{report.rejected} rejected, {report.discrepancies} discrepancies")  # fmt: skip
+    out.print(
+        f"[bold]raretrace demo[/] — {report.accepted:,} events in {elapsed:.1f} s "
+        f"({report.accepted / max(elapsed, 1e-9):,.0f} events/s), "
+        f"{report.rejected} rejected, {report.discrepancies} discrepancies"
+    )
     out.print("events: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts["events"].items())))
     out.print("lots: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts["lots"].items())))
     if report.rejections:
@@ -101,13 +104,17 @@ def _tour(store: Store, report: IngestReport, elapsed: float) -> None:
                     f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda i: -i[1])
                 )
                 out.print(f"  {element}: {view['elements_kg'][element]:,.3f} kg from {mix}")
-        out.print("  path: " + " → ".join(f"{s['stage']} {s['facility']} ({s['country']})"
-                                          for s in view["path"]))  # fmt: skip
+        out.print(
+            "  path: "
+            + " → ".join(f"{s['stage']} {s['facility']} ({s['country']})" for s in view["path"])
+        )
         out.print(f"  (full view: raretrace --db {store.url} trace {view['lot']} --json)")
     found = store.discrepancies(limit=1)
     if found:
         d = found[0]
-        out.print(f"\n[bold]Leakage flagged[/]: lot {d.lot} left {d.origin} weighing "
-                  f"{d.shipped_kg:,.3f} kg and arrived at {d.destination} weighing "
-                  f"{d.received_kg:,.3f} kg ({d.delta_kg:+,.3f} kg, "
-                  f"{d.delta_kg / d.shipped_kg:+.2%}); all: raretrace --db {store.url} discrepancies")  # fmt: skip
+        out.print(
+            f"\n[bold]Leakage flagged[/]: lot {d.lot} left {d.origin} weighing "
+            f"{d.shipped_kg:,.3f} kg and arrived at {d.destination} weighing "
+            f"{d.received_kg:,.3f} kg ({d.delta_kg:+,.3f} kg, "
+            f"{d.delta_kg / d.shipped_kg:+.2%}); all: raretrace --db {store.url} discrepancies"
+        )

@@ -79,8 +79,10 @@ def init(
     target = _db(db)
     tol = Tolerance(relative=tolerance_relative, absolute_kg=tolerance_absolute_kg)
     store = service.init_ledger(target, tolerance=tol)
-    out.print(f"ledger ready at {target} (schema {store.schema_revision()}, tolerance "
-              f"{tol.relative:.4%} or {tol.absolute_kg} kg)")  # fmt: skip
+    out.print(
+        f"ledger ready at {target} (schema {store.schema_revision()}, tolerance "
+        f"{tol.relative:.4%} or {tol.absolute_kg} kg)"
+    )
 
 
 @registry_app.command("load")
@@ -91,9 +93,11 @@ def registry_load(
     """Add or update participants and facilities from a registry file."""
     ledger = service.open_ledger(_db(db))
     report = service.load_registry(ledger, file)
-    out.print(f"registry: {report.accepted} records added or changed, "
-              f"{len(ledger.registry.participants)} participants, "
-              f"{len(ledger.registry.facilities)} facilities")  # fmt: skip
+    out.print(
+        f"registry: {report.accepted} records added or changed, "
+        f"{len(ledger.registry.participants)} participants, "
+        f"{len(ledger.registry.facilities)} facilities"
+    )
 
 
 def _byte_lines(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int, str]]:
@@ -140,8 +144,12 @@ def ingest(
             shown += 1
         report.rejections.clear()
 
-    columns = (TextColumn("ingest"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-               TimeRemainingColumn())  # fmt: skip
+    columns = (
+        TextColumn("ingest"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeRemainingColumn(),
+    )
     try:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("ingest", total=size)
@@ -153,8 +161,10 @@ def ingest(
             rejects_fh.close()
     if shown > 20 and not rejects_fh:
         err.print(f"... {shown - 20} more rejections; use --rejects FILE to keep them all")
-    out.print(f"accepted {report.accepted}, rejected {report.rejected}, "
-              f"discrepancies {report.discrepancies}, already present {report.duplicates}")  # fmt: skip
+    out.print(
+        f"accepted {report.accepted}, rejected {report.rejected}, "
+        f"discrepancies {report.discrepancies}, already present {report.duplicates}"
+    )
     if report.rejected:
         raise typer.Exit(1)
 
@@ -170,8 +180,10 @@ def trace(
     if as_json:
         out.print_json(data=view) if out.is_terminal else print(json.dumps(view, indent=2))
         return
-    out.print(f"[bold]{view['lot']}[/]  {view['form']}, {view['mass_kg']} kg, {view['status']} "
-              f"at {view['facility']} (custodian {view['custodian']}, {view['time']})")  # fmt: skip
+    out.print(
+        f"[bold]{view['lot']}[/]  {view['form']}, {view['mass_kg']} kg, {view['status']} "
+        f"at {view['facility']} (custodian {view['custodian']}, {view['time']})"
+    )
     table = Table("element", "kg", "by country", "by mine", "recycled")
     for e, kg in view["elements_kg"].items():
 
@@ -179,10 +191,12 @@ def trace(
             return ", ".join(f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda i: -i[1]))
 
         table.add_row(
-            e, f"{kg:,.3f}", fmt(view["origin"]["by_country"].get(e, {})),
+            e,
+            f"{kg:,.3f}",
+            fmt(view["origin"]["by_country"].get(e, {})),
             fmt(view["origin"]["by_mine"].get(e, {})),
             f"{view['recycled_share'][e]:.1%}" if e in view["recycled_share"] else "",
-        )  # fmt: skip
+        )
     out.print(table)
     out.print(
         "path: "
@@ -203,8 +217,15 @@ def lots(
     """List lots."""
     table = Table("lot", "form", "kg", "status", "facility", "custodian", "last event")
     for lot in _store(db).lots(facility=facility, form=form, status=status, limit=limit or None):
-        table.add_row(lot.id, lot.form, f"{lot.mass_kg:,.3f}", lot.status, lot.facility,
-                      lot.custodian, display_time(lot.time))  # fmt: skip
+        table.add_row(
+            lot.id,
+            lot.form,
+            f"{lot.mass_kg:,.3f}",
+            lot.status,
+            lot.facility,
+            lot.custodian,
+            display_time(lot.time),
+        )
     out.print(table)
 
 
@@ -214,8 +235,15 @@ def facilities(db: DbOption = None) -> None:
     reg = _store(db).registry()
     table = Table("facility", "name", "stage", "country", "operator", "technology", "CAHRA")
     for f in sorted(reg.facilities.values(), key=lambda f: f.id):
-        table.add_row(f.id, f.name, "/".join(f.stages), f.country, f.operator,
-                      f.technology_origin, "yes" if f.cahra else "")  # fmt: skip
+        table.add_row(
+            f.id,
+            f.name,
+            "/".join(f.stages),
+            f.country,
+            f.operator,
+            f.technology_origin,
+            "yes" if f.cahra else "",
+        )
     out.print(table)
 
 
@@ -228,16 +256,32 @@ def discrepancies(
     rows = _store(db).discrepancies()
     if as_json:
         for d in rows:
-            print(json.dumps({"event_id": d.event_id, "lot": d.lot, "from": d.origin,
-                              "to": d.destination, "shipped_kg": d.shipped_kg,
-                              "received_kg": d.received_kg, "delta_kg": d.delta_kg,
-                              "time": display_time(d.time)}))  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "event_id": d.event_id,
+                        "lot": d.lot,
+                        "from": d.origin,
+                        "to": d.destination,
+                        "shipped_kg": d.shipped_kg,
+                        "received_kg": d.received_kg,
+                        "delta_kg": d.delta_kg,
+                        "time": display_time(d.time),
+                    }
+                )
+            )
         return
     table = Table("receive event", "lot", "from → to", "shipped kg", "received kg", "Δ kg", "Δ %")
     for d in rows:
-        table.add_row(d.event_id, d.lot, f"{d.origin} → {d.destination}", f"{d.shipped_kg:,.3f}",
-                      f"{d.received_kg:,.3f}", f"{d.delta_kg:+,.3f}",
-                      f"{d.delta_kg / d.shipped_kg:+.2%}")  # fmt: skip
+        table.add_row(
+            d.event_id,
+            d.lot,
+            f"{d.origin} → {d.destination}",
+            f"{d.shipped_kg:,.3f}",
+            f"{d.received_kg:,.3f}",
+            f"{d.delta_kg:+,.3f}",
+            f"{d.delta_kg / d.shipped_kg:+.2%}",
+        )
     out.print(table)
     out.print(f"{len(rows)} discrepancies")
 

@@ -38,7 +38,6 @@ def _number(x: float) -> str:
 def _es_format(x: float) -> str:
     """ECMAScript Number::toString for the cases where Python's repr differs."""
     sign = "-" if x < 0 else ""
-    mantissa, _, exp_text = f"{abs(x):.17e}".partition("e")
     # Shortest round-trip digits come from repr; recover digits and exponent from it.
     r = repr(abs(x))
     if "e" in r:
@@ -50,7 +49,6 @@ def _es_format(x: float) -> str:
         frac = frac.rstrip("0")
         digits = (int_part + frac).lstrip("0")
         exp = len(int_part) - 1 if int_part != "0" else -(len(frac) - len(frac.lstrip("0")) + 1)
-    del mantissa, exp_text
     digits = digits.rstrip("0") or "0"
     k = len(digits)
     n = exp + 1  # position of the decimal point, as in ECMA-262 §6.1.6.1.20
@@ -60,8 +58,8 @@ def _es_format(x: float) -> str:
         return sign + digits[:n] + "." + digits[n:]
     if -6 < n <= 0:
         return sign + "0." + "0" * (-n) + digits
-    e = n - 1
-    exp_str = f"e+{e}" if e >= 0 else f"e-{-e}"
+    exponent = n - 1
+    exp_str = f"e+{exponent}" if exponent >= 0 else f"e-{-exponent}"
     if k == 1:
         return sign + digits + exp_str
     return sign + digits[0] + "." + digits[1:] + exp_str

@@ -7,7 +7,8 @@ from types import MappingProxyType
 
 #: The 17 rare-earth elements (IUPAC: Sc, Y and the 15 lanthanides), in atomic-number order.
 RARE_EARTHS: tuple[str, ...] = (
-    "Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu",
+    "Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu",
+    "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu",
 )  # fmt: skip
 #: Radioactive by-products tracked beside the REEs (licensing and residue rules need them).
 RADIONUCLIDES: tuple[str, ...] = ("Th", "U")

@@ -107,7 +107,7 @@ def _str(obj: Mapping[str, Any], key: str, subject: str) -> str:
 def _mass(value: object, subject: str, what: str) -> float:
     if type(value) is not float and (type(value) is not int):
         raise _fail("format", subject, f"{what} must be a number, got {value!r}")
-    mass = float(value)  # type: ignore[arg-type]
+    mass = float(value)
     if not (math.isfinite(mass) and mass > 0):
         raise _fail(
             "mass-positive", subject, f"{what} must be a finite number > 0 kg, got {value!r}"
@@ -204,7 +204,12 @@ def parse_event(obj: object) -> LedgerEvent:
             subject,
             f"type {kind!r} is not one of {', '.join(EVENT_TYPES)}",
         )
-    base = (event_id, kind, normalize_time(obj.get("time"), subject), _str(obj, "actor", subject))
+    base = (
+        event_id,
+        str(kind),
+        normalize_time(obj.get("time"), subject),
+        _str(obj, "actor", subject),
+    )
     return parser(obj, subject, base)
 
 
@@ -217,9 +222,13 @@ def _extract(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
 
 def _ship(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
     return ShipEvent(
-        *base, obj, _str(obj, "lot", subject), _str(obj, "from", subject),
-        _str(obj, "to", subject), _str(obj, "consignee", subject),
-    )  # fmt: skip
+        *base,
+        obj,
+        _str(obj, "lot", subject),
+        _str(obj, "from", subject),
+        _str(obj, "to", subject),
+        _str(obj, "consignee", subject),
+    )
 
 
 def _receive(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
@@ -238,13 +247,18 @@ def _transform(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
         )
     losses = _composition(obj.get("losses_kg", {}), subject, "losses_kg")
     return TransformEvent(
-        *base, obj, _str(obj, "facility", subject), process,
-        _inputs(obj, subject), _outputs(obj, subject), losses,
-    )  # fmt: skip
+        *base,
+        obj,
+        _str(obj, "facility", subject),
+        process,
+        _inputs(obj, subject),
+        _outputs(obj, subject),
+        losses,
+    )
 
 
 def _adjust(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
-    delta = obj.get("mass_kg")
+    delta: Any = obj.get("mass_kg")
     if type(delta) not in (int, float) or not math.isfinite(delta) or delta >= 0:
         raise _fail(
             "adjust-negative",

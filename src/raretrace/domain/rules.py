@@ -137,9 +137,13 @@ def _check_participant(state: LedgerState, participant_id: str, event: LedgerEve
 
 
 def _new_lots(
-    state: LedgerState, event: LedgerEvent, facility: Facility, outputs: tuple[OutputSpec, ...],
-    provenances: list[Provenance], seq: int,
-) -> list[Lot]:  # fmt: skip
+    state: LedgerState,
+    event: LedgerEvent,
+    facility: Facility,
+    outputs: tuple[OutputSpec, ...],
+    provenances: list[Provenance],
+    seq: int,
+) -> list[Lot]:
     lots = []
     for spec, prov in zip(outputs, provenances, strict=True):
         if state.lot(spec.lot) is not None:
@@ -148,11 +152,20 @@ def _new_lots(
                 f"lot {spec.lot!r}",
                 f"a lot with this id already exists; event {event.id!r} must create new lot ids",
             )
-        lots.append(Lot(
-            id=spec.lot, form=spec.form, mass_kg=spec.mass_kg, elements_kg=spec.elements_kg,
-            custodian=event.actor, facility=facility.id, status=ACTIVE, time=event.time,
-            created_seq=seq, provenance=prov,
-        ))  # fmt: skip
+        lots.append(
+            Lot(
+                id=spec.lot,
+                form=spec.form,
+                mass_kg=spec.mass_kg,
+                elements_kg=spec.elements_kg,
+                custodian=event.actor,
+                facility=facility.id,
+                status=ACTIVE,
+                time=event.time,
+                created_seq=seq,
+                provenance=prov,
+            )
+        )
     return lots
 
 
@@ -241,9 +254,14 @@ def apply_receive(state: LedgerState, event: ReceiveEvent, seq: int, tol: Tolera
     effects = Effects(lots=[arrived], links=[(lot.id, "received", received)])
     if abs(received - lot.mass_kg) > tol.of(lot.mass_kg):
         effects.discrepancy = Discrepancy(
-            lot=lot.id, origin=lot.facility, destination=facility.id, shipped_kg=lot.mass_kg,
-            received_kg=received, ship_seq=lot.shipped_seq or 0, time=event.time,
-        )  # fmt: skip
+            lot=lot.id,
+            origin=lot.facility,
+            destination=facility.id,
+            shipped_kg=lot.mass_kg,
+            received_kg=received,
+            ship_seq=lot.shipped_seq or 0,
+            time=event.time,
+        )
     return effects
 
 
@@ -413,4 +431,6 @@ def apply(state: LedgerState, event: LedgerEvent, seq: int, tol: Tolerance) -> E
     """What ``event`` (to be number ``seq`` in the log) does, or the rule it breaks."""
     if event.type != "participant" and event.type != "facility":
         _check_participant(state, event.actor, event)
-    return _APPLY[type(event)](state, event, seq, tol)  # type: ignore[operator]
+    rule = _APPLY[type(event)]
+    effects: Effects = rule(state, event, seq, tol)  # type: ignore[operator]
+    return effects

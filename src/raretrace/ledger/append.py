@@ -159,9 +159,13 @@ class Ledger:
         report.rejections.sort(key=lambda r: r.line)
 
     def _apply_one(
-        self, state: BatchState, line: int, event: LedgerEvent, raw: dict[str, Any],
+        self,
+        state: BatchState,
+        line: int,
+        event: LedgerEvent,
+        raw: dict[str, Any],
         report: IngestReport,
-    ) -> None:  # fmt: skip
+    ) -> None:
         try:
             body = canonical_json(raw).decode("utf-8")
             known = state.bodies.get(event.id)
@@ -180,8 +184,13 @@ class Ledger:
             report.rejected += 1
             report.rejections.append(Rejection(line, event.id, exc))
             return
-        row = {"id": event.id, "type": event.type, "time": event.time, "actor": event.actor,
-               "body": body}  # fmt: skip
+        row = {
+            "id": event.id,
+            "type": event.type,
+            "time": event.time,
+            "actor": event.actor,
+            "body": body,
+        }
         state.commit(row, effects)
         report.accepted += 1
         if effects.discrepancy is not None:
@@ -250,7 +259,7 @@ def _write(conn: Connection, state: BatchState) -> None:
                     "received_kg": d.received_kg,
                     "ship_seq": d.ship_seq,
                     "time": d.time,
-                }  # fmt: skip
+                }
                 for seq, d in state.discrepancies
             ],
         )
@@ -264,10 +273,13 @@ def _write_records(conn: Connection, state: BatchState) -> None:
         else:
             table = schema.facilities
             values = {
-                "name": record.name, "operator": record.operator, "country": record.country,
-                "stage": record.stage, "seq": seq,
+                "name": record.name,
+                "operator": record.operator,
+                "country": record.country,
+                "stage": record.stage,
+                "seq": seq,
                 "body": json.dumps(facility_to_json(record), separators=(",", ":")),
-            }  # fmt: skip
+            }
         done = conn.execute(update(table).where(table.c.id == record.id).values(values))
         if done.rowcount == 0:
             conn.execute(insert(table).values(id=record.id, **values))

@@ -71,10 +71,15 @@ def registry_events(
         if current is not None and _record_json(kind, current) == record:
             continue
         digest = hashlib.sha256(canonical_json(record)).hexdigest()[:16]
-        out.append({
-            "id": f"registry:{kind}:{record['id']}:{digest}:{stamp}",
-            "type": kind, "time": stamp, "actor": REGISTRY_ACTOR, kind: record,
-        })  # fmt: skip
+        out.append(
+            {
+                "id": f"registry:{kind}:{record['id']}:{digest}:{stamp}",
+                "type": kind,
+                "time": stamp,
+                "actor": REGISTRY_ACTOR,
+                kind: record,
+            }
+        )
     return out
 
 
@@ -145,6 +150,9 @@ def lot_view(lot: Lot) -> dict[str, Any]:
         },
         "recycled_share": {e: _r(v, 9) for e, v in p.recycled_share().items()},
         "path": [s.to_json() for s in p.path],
-        **({"in_transit_to": lot.destination, "consignee": lot.consignee}
-           if lot.destination else {}),
-    }  # fmt: skip
+        **(
+            {"in_transit_to": lot.destination, "consignee": lot.consignee}
+            if lot.destination
+            else {}
+        ),
+    }

@@ -29,7 +29,7 @@ def lot_to_row(lot: Lot) -> dict[str, Any]:
     }
 
 
-def lot_from_row(row: Mapping[str, Any]) -> Lot:
+def lot_from_row(row: Mapping[Any, Any]) -> Lot:
     """Inverse of ``lot_to_row``."""
     return Lot(
         id=row["id"],

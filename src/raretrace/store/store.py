@@ -142,9 +142,13 @@ class Store:
         return lot_from_row(first)
 
     def lots(
-        self, *, facility: str | None = None, form: str | None = None, status: str | None = None,
+        self,
+        *,
+        facility: str | None = None,
+        form: str | None = None,
+        status: str | None = None,
         limit: int | None = None,
-    ) -> Iterator[Lot]:  # fmt: skip
+    ) -> Iterator[Lot]:
         """Lots matching the filters, in id order."""
         query = select(schema.lots).order_by(schema.lots.c.id)
         if facility:
@@ -183,12 +187,12 @@ class Store:
     def counts(self) -> dict[str, Any]:
         """Totals for summaries: events by type, lots by status, discrepancies."""
         with self.engine.connect() as conn:
-            by_type = dict(
+            by_type: dict[str, int] = dict(
                 conn.execute(
                     select(schema.events.c.type, func.count()).group_by(schema.events.c.type)
                 ).all()
             )
-            by_status = dict(
+            by_status: dict[str, int] = dict(
                 conn.execute(
                     select(schema.lots.c.status, func.count()).group_by(schema.lots.c.status)
                 ).all()
@@ -213,6 +217,6 @@ class Store:
                     shipped_kg=r.shipped_kg,
                     received_kg=r.received_kg,
                     time=r.time,
-                )  # fmt: skip
+                )
                 for r in conn.execute(query)
             ]
