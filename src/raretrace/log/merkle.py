@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from raretrace.domain.errors import ValidationError, VerificationError
 
@@ -41,11 +41,8 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 _sha256 = hashlib.sha256
 
 
-class NodeId(NamedTuple):
-    """A complete subtree: ``2**level`` leaves starting at leaf ``index * 2**level``."""
-
-    level: int
-    index: int
+NodeId = tuple[int, int]
+"""``(level, index)``: the complete subtree of ``2**level`` leaves from ``index * 2**level``."""
 
 
 class HashReader(Protocol):
@@ -95,7 +92,7 @@ def frontier_ids(size: int) -> list[NodeId]:
     ids = []
     for level in range(size.bit_length() - 1, -1, -1):
         if size >> level & 1:
-            ids.append(NodeId(level, (size >> level) - 1))
+            ids.append((level, (size >> level) - 1))
     return ids
 
 
@@ -137,13 +134,13 @@ class CompactRange:
         index = self._size
         level = 0
         h = leaf
-        completed = [(NodeId(0, index), h)]
+        completed = [((0, index), h)]
         # Each trailing 1 bit of the old size is a left sibling that the new leaf completes.
         while index & 1:
             h = node_hash(self._hashes.pop(), h)
             index >>= 1
             level += 1
-            completed.append((NodeId(level, index), h))
+            completed.append(((level, index), h))
         self._hashes.append(h)
         self._size += 1
         return completed
@@ -204,7 +201,7 @@ def _range_nodes(lo: int, hi: int) -> list[NodeId]:
         level = (hi - lo).bit_length() - 1
         if lo:
             level = min(level, (lo & -lo).bit_length() - 1)
-        nodes.append(NodeId(level, lo >> level))
+        nodes.append((level, lo >> level))
         lo += 1 << level
     return nodes
 
