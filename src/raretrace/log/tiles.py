@@ -121,7 +121,7 @@ def parse_tile_path(path: str) -> TileAddress:
         raise ValidationError("log.tile.path", path, "not a tlog-tiles tile or entry bundle path")
     level = None if match["level"] == "entries" else int(match["level"])
     width = int(match["width"]) if match["width"] else TILE_WIDTH
-    if (level is not None and level > _MAX_LEVEL) or width >= TILE_WIDTH:
+    if (level is not None and level > _MAX_LEVEL) or (match["width"] and width >= TILE_WIDTH):
         raise ValidationError("log.tile.path", path, "tile level or width out of range")
     index = int(match["index"].replace("x", "").replace("/", ""))
     return TileAddress(level, index, width)
@@ -216,38 +216,52 @@ class _TilePyramid:
         return self.rows[level][index]
 
 
-def _read_tile_file(root: Path, rel_full: str, width: int) -> bytes | None:
-    """The first ``width`` hashes of a tile: its exact partial file, else the full tile.
+def _candidates(root: Path, rel_full: str, width: int, *, wider: bool) -> list[tuple[str, int]]:
+    """Files that hold the first ``width`` items of a tile, with the item count each holds.
 
-    Clients "MAY fetch the full tile ... as a fallback in case the partial tile is not
-    available anymore" (tlog-tiles §Partial Tiles), and logs may delete partial tiles.
+    The exact partial first, then the full tile: clients "MAY fetch the full tile ... as a
+    fallback in case the partial tile is not available anymore" (tlog-tiles §Partial Tiles).
+    With ``wider``, also wider partials: the writer may use them when rolling back, since
+    every file it wrote extends the same sequence of leaves.
     """
-    candidates = [rel_full] if width == TILE_WIDTH else [f"{rel_full}.p/{width}", rel_full]
-    for rel in candidates:
+    if width == TILE_WIDTH:
+        return [(rel_full, TILE_WIDTH)]
+    found = [(f"{rel_full}.p/{width}", width), (rel_full, TILE_WIDTH)]
+    if wider:
+        partial_dir = root / f"{rel_full}.p"
+        widths = sorted(w for w in _partial_widths(partial_dir) if w > width)
+        found += [(f"{rel_full}.p/{w}", w) for w in widths]
+    return found
+
+
+def _read_tile_file(root: Path, rel_full: str, width: int, *, wider: bool = False) -> bytes | None:
+    """The first ``width`` hashes of a tile, or ``None`` if no file holds them."""
+    for rel, count in _candidates(root, rel_full, width, wider=wider):
         try:
             data = (root / rel).read_bytes()
         except FileNotFoundError:
             continue
-        expected = TILE_WIDTH * HASH_SIZE if rel == rel_full else width * HASH_SIZE
-        if len(data) != expected:
-            raise VerificationError(f"tile {rel} is {len(data)} bytes, expected {expected}")
+        if len(data) != count * HASH_SIZE:
+            raise VerificationError(
+                f"tile {rel} is {len(data)} bytes, expected {count * HASH_SIZE}"
+            )
         return data[: width * HASH_SIZE]
     return None
 
 
-def _read_bundle_file(root: Path, index: int, width: int) -> list[bytes] | None:
-    full = entries_path(index)
-    candidates = [full] if width == TILE_WIDTH else [entries_path(index, width), full]
-    for rel in candidates:
+def _read_bundle_file(
+    root: Path, index: int, width: int, *, wider: bool = False
+) -> list[bytes] | None:
+    """The first ``width`` entries of bundle ``index``, or ``None`` if no file holds them."""
+    for rel, count in _candidates(root, entries_path(index), width, wider=wider):
         try:
             data = (root / rel).read_bytes()
         except FileNotFoundError:
             continue
         entries = decode_entry_bundle(data)
-        expected = TILE_WIDTH if rel == full else width
-        if len(entries) != expected:
+        if len(entries) != count:
             raise VerificationError(
-                f"entry bundle {rel} holds {len(entries)} entries, expected {expected}"
+                f"entry bundle {rel} holds {len(entries)} entries, expected {count}"
             )
         return entries[:width]
     return None
@@ -410,7 +424,7 @@ class TileWriter:
         width = size % TILE_WIDTH
         if width == 0:
             return []
-        entries = _read_bundle_file(self._root, size >> TILE_HEIGHT, width)
+        entries = _read_bundle_file(self._root, size >> TILE_HEIGHT, width, wider=True)
         if entries is None:
             raise ConfigError(f"entry bundle {entries_path(size >> TILE_HEIGHT, width)} missing")
         return entries
@@ -419,11 +433,11 @@ class TileWriter:
         """Hashes of a tile from its file, else recomputed from the level below (or entries)."""
         if width == 0:
             return []
-        data = _read_tile_file(self._root, tile_path(level, index), width)
+        data = _read_tile_file(self._root, tile_path(level, index), width, wider=True)
         if data is not None:
             return _split_hashes(data)
         if level == 0:
-            entries = _read_bundle_file(self._root, index, width)
+            entries = _read_bundle_file(self._root, index, width, wider=True)
             if entries is None:
                 raise ConfigError(
                     f"neither {tile_path(0, index, width)} nor its entry bundle exist under "
