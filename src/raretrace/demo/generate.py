@@ -41,6 +41,7 @@ _LAMP, _HRE, _JSLINK, _SMMV = (
 _RECYCLER, _BAOTOU_MAG = "MY-RECYCLE-KUANTAN", "CN-BAOTOU-MAGNET"
 _REE = frozenset(RARE_EARTHS)
 _RADIO = frozenset(RADIONUCLIDES)
+_FACTOR = {e: OXIDE_FACTOR[e] for e in RARE_EARTHS}
 _GROUPS: dict[str, frozenset[str]] = {
     "NdPr": frozenset({"Nd", "Pr"}), "LaCe": frozenset({"La", "Ce"}),
     "Dy": frozenset({"Dy"}), "Tb": frozenset({"Tb"}), "Y": frozenset({"Y"}),
@@ -76,28 +77,32 @@ class _Lot:
 
 
 def _reo(elements: Elements) -> float:
-    return sum(kg * OXIDE_FACTOR[e] for e, kg in elements.items() if e in _REE)
+    return sum([kg * _FACTOR[e] for e, kg in elements.items() if e in _FACTOR])
 
 
 def _conserved_sum(elements: Elements) -> float:
-    return sum(kg for e, kg in elements.items() if e != "other")
+    return sum(elements.values()) - elements.get("other", 0.0)
 
 
 def _partition(
     consumed: Elements, routing: _AnyRouting, n_out: int
 ) -> tuple[list[Elements], Elements]:
-    """Split consumed element masses over outputs; whatever is not routed is a loss."""
+    """Split consumed element masses over outputs; whatever is not routed is a loss.
+
+    Shares are exact products and the last share (fraction -1) is the remainder, so every
+    element balances to floating-point precision; losses under a microgram are dropped.
+    """
     outs: list[Elements] = [{} for _ in range(n_out)]
     losses: Elements = {}
     for element, kg in consumed.items():
         left = kg
         for index, fraction in routing.get(element, ()):
-            part = round(left if fraction < 0 else kg * fraction, 6)
+            part = left if fraction < 0 else kg * fraction
             if part > 0:
                 outs[index][element] = part
                 left -= part
-        if left > 1e-6:
-            losses[element] = round(left, 6)
+        if left > 1e-9:
+            losses[element] = left
     return outs, losses
 
 
@@ -157,6 +162,8 @@ class EventStream:
         self._seq = 0
         self._now = 0.0
         self._out: deque[Event] = deque()
+        self._emit: Callable[[Event], None] = self._out.append
+        self._operators = {f.id: f.operator for f in self.world.facilities.values()}
         self._lot_counter = 0
         self._transit: dict[tuple[str, str], float] = {}
         self._route_flip = 0
@@ -170,16 +177,14 @@ class EventStream:
 
     def __iter__(self) -> Iterator[Event]:
         step = _YEAR_SECONDS / self.n_events
-        stamp = ""
-        last_second = -1
+        day = [time.strftime("%Y-%m-%dT", time.gmtime(_YEAR_START + d * 86400)) for d in range(365)]
+        minute = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440)]
+        second = [f"{s:02d}Z" for s in range(60)]
         for i in range(self.n_events):
             event = self._next_event()
-            second = _YEAR_START + int(i * step)
-            if second != last_second:
-                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
-                last_second = second
+            at = int(i * step)
             event["id"] = f"E{i + 1:07d}"
-            event["time"] = stamp
+            event["time"] = day[at // 86400] + minute[at % 86400 // 60] + second[at % 60]
             yield event
 
     # -- simulation core ----------------------------------------------------------------------
@@ -198,11 +203,8 @@ class EventStream:
         """Run ``task`` after a processing delay of half a day to two days."""
         self._at(self.rng.uniform(12.0, 48.0), task, *args)
 
-    def _emit(self, event: Event) -> None:
-        self._out.append(event)
-
     def _operator(self, facility: str) -> str:
-        return self.world.facilities[facility].operator
+        return self._operators[facility]
 
     def _new_lot(self, facility: str, form: str, elements: Elements, mass: float) -> _Lot:
         self._lot_counter += 1
@@ -239,10 +241,14 @@ class EventStream:
                 part = _scaled(lot, mass / lot.mass)
                 lot.elements = _scaled(lot, (lot.mass - mass) / lot.mass)
                 lot.mass -= mass
+            inputs.append({"lot": lot.id, "mass_kg": mass})
+            if not consumed:
+                consumed = dict(part)
+                consumed.pop("other", None)
+                continue
             for element, kg in part.items():
                 if element != "other":
                     consumed[element] = consumed.get(element, 0.0) + kg
-            inputs.append({"lot": lot.id, "mass_kg": mass})
         return consumed, inputs
 
     def _transform(
@@ -328,8 +334,9 @@ class EventStream:
             "id": "", "type": "receive", "time": "", "actor": self._operator(facility),
             "lot": lot.id, "facility": facility, "mass_kg": mass,
         })  # fmt: skip
-        lot.elements = _scaled(lot, mass / lot.mass)
-        lot.mass = mass
+        if mass != lot.mass:
+            lot.elements = _scaled(lot, mass / lot.mass)
+            lot.mass = mass
         lot.facility = facility
         if rest:
             self._at(self.rng.uniform(24.0, 96.0), self._send, lot, rest, then)
