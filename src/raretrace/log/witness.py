@@ -273,6 +273,10 @@ class Witness:
         self._logs = {log.name: log for log in logs}  # origin -> log key (name = origin)
         self._clock = clock
 
+    def verifier(self) -> CosignatureVerifier:
+        """This witness's public key, for clients' trust configuration."""
+        return self._signer.verifier()
+
     def cosign(self, note: str, *, old_size: int, consistency_proof: Sequence[bytes]) -> str:
         """Verify ``note`` and its consistency with the last cosigned checkpoint; cosign it.
 
