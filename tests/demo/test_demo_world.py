@@ -1,0 +1,128 @@
+"""The packaged demo world: registry shape, references that resolve, and a source for every fact."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from demo_checker import Replay
+
+from raretrace.demo.generate import generate_events
+from raretrace.demo.world import load_world, registry
+
+STAGES = {"mine", "concentrator", "cracking", "separation", "reduction", "alloying", "magnet",
+          "recycling", "warehouse"}  # fmt: skip
+ISO2 = re.compile(r"^[A-Z]{2}$")
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "data" / "ree_reference.json"
+
+
+@pytest.fixture(scope="module")
+def world() -> Any:
+    return load_world()
+
+
+def _stages(facility: dict[str, Any]) -> list[str]:
+    stage = facility["stage"]
+    return [stage] if isinstance(stage, str) else list(stage)
+
+
+def test_registry_shape(world: Any) -> None:
+    doc = registry(world)
+    assert set(doc) == {"participants", "facilities"}
+    ids = {p["id"] for p in doc["participants"]}
+    assert len(ids) == len(doc["participants"])
+    for participant in doc["participants"]:
+        assert participant["name"] and ISO2.match(participant["country"])
+    facility_ids = [f["id"] for f in doc["facilities"]]
+    assert len(set(facility_ids)) == len(facility_ids)
+    for facility in doc["facilities"]:
+        assert facility["operator"] in ids
+        assert ISO2.match(facility["country"]) and ISO2.match(facility["technology_origin"])
+        assert isinstance(facility["cahra"], bool)
+        assert _stages(facility) and set(_stages(facility)) <= STAGES
+        assert isinstance(facility["lat"], float) and isinstance(facility["lon"], float)
+        assert facility["name"] and facility["region"]
+
+
+def test_named_sites_and_operators(world: Any) -> None:
+    facilities = {f["id"]: f for f in registry(world)["facilities"]}
+    assert facilities["MM-KACHIN-SR1"]["cahra"] is True
+    assert [f for f in facilities.values() if f["cahra"]] == [facilities["MM-KACHIN-SR1"]]
+    assert facilities["MY-LYNAS-LAMP"]["operator"] == "lynas-my"
+    assert facilities["AU-LYNAS-MTWELD"]["operator"] == "lynas-au"
+    assert _stages(facilities["AU-LYNAS-MTWELD"])[:2] == ["mine", "concentrator"]
+    assert {"magnet", "reduction", "alloying"} <= set(_stages(facilities["MY-JSLINK-KUANTAN"]))
+    for port in ("PORT-MY-KUANTAN", "PORT-VN-HAIPHONG", "PORT-VN-DANANG"):
+        assert _stages(facilities[port]) == ["warehouse"]
+
+
+def _records(raw: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = [(k, r) for k in ("participants", "facilities", "compositions", "recoveries", "feeds",
+                            "routes") for r in raw[k]]  # fmt: skip
+    out.append(("magnet", raw["magnet"]))
+    out += [("residues", r) for r in raw["residues"].values()]
+    return out
+
+
+def test_every_fact_has_a_source_or_is_labelled_an_assumption(world: Any) -> None:
+    for kind, record in _records(dict(world.raw)):
+        name = f"{kind} {record.get('id') or record.get('facility') or record.get('name')}"
+        assert isinstance(record["sources"], list) and isinstance(record["assumptions"], list)
+        assert record["sources"] or record["assumptions"], name
+        assert record["verified"] in (True, False, None), name
+        for source in record["sources"]:
+            assert source["title"] and "url" in source, name
+        assert all(isinstance(a, str) and a for a in record["assumptions"]), name
+
+
+def test_new_facilities_are_labelled_assumptions(world: Any) -> None:
+    for facility in world.raw["facilities"]:
+        if facility["reference_id"] is None:
+            assert any("modelling assumption" in a for a in facility["assumptions"])
+
+
+def test_routes_and_feeds_name_real_facilities(world: Any) -> None:
+    for route in world.raw["routes"]:
+        assert set(route["legs"]) <= set(world.facilities), route["id"]
+    for feed in world.raw["feeds"]:
+        stages = world.facilities[feed["facility"]].stages
+        assert "mine" in stages or "recycling" in stages
+
+
+def test_events_reference_registered_facilities_and_participants(world: Any) -> None:
+    doc = registry(world)
+    facilities = {f["id"] for f in doc["facilities"]}
+    participants = {p["id"] for p in doc["participants"]}
+    for event in generate_events(3_000):
+        for key in ("facility", "from", "to"):
+            assert event.get(key, "MY-LYNAS-LAMP") in facilities
+        for key in ("actor", "consignee"):
+            assert event.get(key, "lynas-my") in participants
+    Replay(doc).run(generate_events(3_000))
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="shared reference data not beside the repo")
+def test_reference_facts_match_the_reference(world: Any) -> None:
+    reference = json.loads(REFERENCE.read_text())
+    ref_facilities = {f["id"]: f for f in reference["facilities"]}
+    for facility in world.raw["facilities"]:
+        ref = ref_facilities.get(facility["reference_id"])
+        if ref is None:
+            continue
+        assert facility["country"] == ref["country"]
+        assert facility["capacity_t_per_year"] == ref["capacity_t_per_year"]
+        if ref["lat"] is not None:
+            assert (facility["lat"], facility["lon"]) == (ref["lat"], ref["lon"])
+        assert facility["sources"] == [
+            {"title": s["title"], "url": s["url"]} for s in ref["source"]
+        ]
+    compositions = {c["id"]: c for c in reference["concentrate_compositions"]}
+    for composition in world.raw["compositions"]:
+        ref = compositions[composition["id"]]
+        assert composition["pct"] == ref["pct"] and composition["verified"] == ref["verified"]
+    ranges = [r["recovery_range"] for r in reference["stage_recoveries"]]
+    assert [r["range"] for r in world.raw["recoveries"][: len(ranges)]] == ranges
+    assert world.raw["magnet"]["sourced_wt_pct"] == reference["magnet_composition"]["sourced"]
