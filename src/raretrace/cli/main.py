@@ -105,11 +105,16 @@ def _byte_lines(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int
         fh = path.open("rb")
     except OSError as exc:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+    pending = 0
     with fh:
         for number, raw in enumerate(fh, start=1):
-            progress.advance(task, len(raw))
+            pending += len(raw)
+            if pending > 1 << 20:  # the bar costs more than a line; update it per MiB
+                progress.advance(task, pending)
+                pending = 0
             if raw.strip():
                 yield number, raw.decode("utf-8", errors="replace")
+    progress.advance(task, pending)
 
 
 @app.command()

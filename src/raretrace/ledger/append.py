@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, text, update
 
-from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
@@ -30,6 +29,8 @@ from raretrace.domain.registry import Registry
 from raretrace.domain.rules import apply
 from raretrace.ledger.batch import BatchState
 from raretrace.store import schema
+from raretrace.store.bulk import executemany
+from raretrace.store.engine import WRITE_OPTION
 from raretrace.store.rows import facility_to_json, lot_to_row
 from raretrace.store.store import Store
 
@@ -136,7 +137,8 @@ class Ledger:
         lot_ids = {lot for _, ev, _ in events for lot in _referenced_lots(ev)}
         registry_before = self._registry
         try:
-            with self.store.engine.begin() as conn:
+            with self.store.engine.connect() as conn, _writing(conn).begin():
+                _lock_writers(conn)
                 state = BatchState(
                     registry=_copy_registry(self._registry),
                     stored=self.store.lots_by_id(conn, lot_ids),
@@ -167,7 +169,7 @@ class Ledger:
         report: IngestReport,
     ) -> None:
         try:
-            body = canonical_json(raw).decode("utf-8")
+            body = stored_body(raw)
             known = state.bodies.get(event.id)
             if known is not None:
                 if known != body:
@@ -197,6 +199,30 @@ class Ledger:
             report.discrepancies += 1
 
 
+def _lock_writers(conn: Connection) -> None:
+    # One writer at a time: sequence numbers are assigned from the current size. SQLite's
+    # BEGIN IMMEDIATE already serializes; PostgreSQL needs a transaction-scoped lock.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITER_LOCK})
+
+
+_PG_WRITER_LOCK = 0x52415245  # "RARE"
+
+
+def _writing(conn: Connection) -> Connection:
+    return conn.execution_options(**{WRITE_OPTION: True})
+
+
+def stored_body(raw: dict[str, Any]) -> str:
+    """The stored form of an event: compact JSON with sorted keys.
+
+    Re-sends are compared on this form, so key order and spacing do not matter. It is not
+    RFC 8785 for every number (Python writes 1e+16 where JCS writes 10000000000000000);
+    bytes that are signed or hashed are produced by ``domain.canonical`` from this body.
+    """
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _event_id(item: str | dict[str, Any]) -> str | None:
     if isinstance(item, dict):
         value = item.get("id")
@@ -224,45 +250,47 @@ _LOT_UPDATE = (
     .where(schema.lots.c.id == bindparam("b_id"))
     .values({c.name: bindparam(c.name) for c in schema.lots.columns if c.name != "id"})
 )
+_INSERTS = {
+    t.name: insert(t).values({c.name: bindparam(c.name) for c in t.columns})
+    for t in (schema.events, schema.lots, schema.lot_events, schema.discrepancies)
+}
 
 
 def _write(conn: Connection, state: BatchState) -> None:
     """Write one batch's accepted events and their effects (inside the caller's transaction)."""
     if not state.events:
         return
-    conn.execute(insert(schema.events), state.events)
+    executemany(conn, _INSERTS["events"], state.events)
     _write_records(conn, state)
     new_rows, changed_rows = [], []
+    provenance_json: dict[int, str] = {}  # lots in a batch share few provenance values
     for lot in state.changed.values():
-        row = lot_to_row(lot)
+        row = lot_to_row(lot, provenance_json)
         if lot.id in state.stored:
             row["b_id"] = row.pop("id")
             changed_rows.append(row)
         else:
             new_rows.append(row)
-    if new_rows:
-        conn.execute(insert(schema.lots), new_rows)
-    if changed_rows:
-        conn.execute(_LOT_UPDATE, changed_rows)
-    if state.links:
-        conn.execute(insert(schema.lot_events), state.links)
-    if state.discrepancies:
-        conn.execute(
-            insert(schema.discrepancies),
-            [
-                {
-                    "seq": seq,
-                    "lot": d.lot,
-                    "origin": d.origin,
-                    "destination": d.destination,
-                    "shipped_kg": d.shipped_kg,
-                    "received_kg": d.received_kg,
-                    "ship_seq": d.ship_seq,
-                    "time": d.time,
-                }
-                for seq, d in state.discrepancies
-            ],
-        )
+    executemany(conn, _INSERTS["lots"], new_rows)
+    executemany(conn, _LOT_UPDATE, changed_rows)
+    executemany(conn, _INSERTS["lot_events"], state.links)
+    executemany(
+        conn,
+        _INSERTS["discrepancies"],
+        [
+            {
+                "seq": seq,
+                "lot": d.lot,
+                "origin": d.origin,
+                "destination": d.destination,
+                "shipped_kg": d.shipped_kg,
+                "received_kg": d.received_kg,
+                "ship_seq": d.ship_seq,
+                "time": d.time,
+            }
+            for seq, d in state.discrepancies
+        ],
+    )
 
 
 def _write_records(conn: Connection, state: BatchState) -> None:

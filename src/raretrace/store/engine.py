@@ -14,6 +14,8 @@ from raretrace.domain.errors import ConfigError
 
 DEFAULT_DB = "raretrace.db"
 ENV_VAR = "RARETRACE_DB"
+#: Execution option marking a connection that will write: on SQLite it begins IMMEDIATE.
+WRITE_OPTION = "raretrace_write"
 
 
 def resolve_db(db: str | None) -> str:
@@ -36,8 +38,8 @@ def database_url(db: str) -> str:
 
 
 def _sqlite_setup(engine: Engine) -> None:
-    # pysqlite's own transaction handling defers BEGIN; take it over so every transaction is
-    # BEGIN IMMEDIATE: writers serialize up front instead of failing mid-batch (the recipe in
+    # pysqlite's own transaction handling defers BEGIN; take it over so a writing
+    # transaction is BEGIN IMMEDIATE: writers serialize up front instead of failing mid-batch (the recipe in
     # SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL" notes for pysqlite).
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -52,7 +54,9 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock up front (WAL lets them read beside the writer).
+        writing = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 def open_engine(db: str) -> Engine:

@@ -10,8 +10,18 @@ from raretrace.domain.model import Facility, Lot, Participant
 from raretrace.domain.provenance import from_json, to_json
 
 
-def lot_to_row(lot: Lot) -> dict[str, Any]:
-    """The ``lots`` row for a lot (compositions and provenance as compact JSON)."""
+def lot_to_row(lot: Lot, cache: dict[int, str] | None = None) -> dict[str, Any]:
+    """The ``lots`` row for a lot (compositions and provenance as compact JSON).
+
+    ``cache`` maps ``id(provenance)`` to its JSON for provenance objects that stay alive
+    for the cache's lifetime (lots of one batch share them after splits and shipments).
+    """
+    key = id(lot.provenance)
+    provenance = cache.get(key) if cache is not None else None
+    if provenance is None:
+        provenance = json.dumps(to_json(lot.provenance), separators=(",", ":"))
+        if cache is not None:
+            cache[key] = provenance
     return {
         "id": lot.id,
         "form": lot.form,
@@ -22,7 +32,7 @@ def lot_to_row(lot: Lot) -> dict[str, Any]:
         "status": lot.status,
         "time": lot.time,
         "created_seq": lot.created_seq,
-        "provenance": json.dumps(to_json(lot.provenance), separators=(",", ":")),
+        "provenance": provenance,
         "destination": lot.destination,
         "consignee": lot.consignee,
         "shipped_seq": lot.shipped_seq,
