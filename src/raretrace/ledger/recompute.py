@@ -107,9 +107,8 @@ def _share_diffs(name: str, a: Provenance, b: Provenance, places: int) -> list[s
         x, y = sa.get(element, {}), sb.get(element, {})
         for source in sorted(set(x) | set(y)):
             if round(x.get(source, 0.0) - y.get(source, 0.0), places) != 0:
-                out.append(
-                    f"{name}[{element}][{source}]: stored {x.get(source)}, recomputed {y.get(source)}"
-                )
+                stored, again = x.get(source), y.get(source)
+                out.append(f"{name}[{element}][{source}]: stored {stored}, recomputed {again}")
     return out
 
 
@@ -151,10 +150,17 @@ def _created(h: _History, lot_id: str, seq: int, body: dict[str, Any], tol: Tole
         path = merge_paths((p.path for _, p in contributions), step_at(facility, stage))
         prov = Provenance(restrict(by_mine, elements), restrict(by_country, elements), path)
     return Lot(
-        id=lot_id, form=spec["form"], mass_kg=float(spec["mass_kg"]), elements_kg=elements,
-        custodian=body["actor"], facility=facility.id, status=ACTIVE, time=body["time"],
-        created_seq=seq, provenance=prov,
-    )  # fmt: skip
+        id=lot_id,
+        form=spec["form"],
+        mass_kg=float(spec["mass_kg"]),
+        elements_kg=elements,
+        custodian=body["actor"],
+        facility=facility.id,
+        status=ACTIVE,
+        time=body["time"],
+        created_seq=seq,
+        provenance=prov,
+    )
 
 
 def _replay(

@@ -20,8 +20,8 @@ def _compile(conn: Connection, stmt: ClauseElement) -> tuple[str, tuple[str, ...
     key = (id(stmt), conn.dialect.name)
     found = _compiled.get(key)
     if found is None:
-        compiled = stmt.compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        compiled: Any = stmt.compile(dialect=conn.dialect)
+        order = tuple(compiled.positiontup) if compiled.positional else None
         found = (str(compiled), order)
         _compiled[key] = found
     return found

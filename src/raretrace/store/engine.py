@@ -39,8 +39,8 @@ def database_url(db: str) -> str:
 
 def _sqlite_setup(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN; take it over so a writing
-    # transaction is BEGIN IMMEDIATE: writers serialize up front instead of failing mid-batch (the recipe in
-    # SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL" notes for pysqlite).
+    # transaction is BEGIN IMMEDIATE: writers serialize up front instead of failing mid-batch
+    # (the recipe in SQLAlchemy's pysqlite notes, "Serializable isolation / Savepoints").
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
