@@ -13,43 +13,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-REES = [
-    "Sc",
-    "Y",
-    "La",
-    "Ce",
-    "Pr",
-    "Nd",
-    "Pm",
-    "Sm",
-    "Eu",
-    "Gd",
-    "Tb",
-    "Dy",
-    "Ho",
-    "Er",
-    "Tm",
-    "Yb",
+REES = (
+    "Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb",
     "Lu",
-]
+)  # fmt: skip
 CONSERVED = frozenset([*REES, "Th", "U"])
 KEYS = CONSERVED | {"other"}
 FORMS = frozenset(
-    ["ore", "concentrate", "intermediate", "oxide", "metal", "alloy", "magnet", "scrap", "residue"]
+    {"ore", "concentrate", "intermediate", "oxide", "metal", "alloy", "magnet", "scrap", "residue"}
 )
-STAGES = frozenset(
-    [
-        "mine",
-        "concentrator",
-        "cracking",
-        "separation",
-        "reduction",
-        "alloying",
-        "magnet",
-        "recycling",
-        "warehouse",
-    ]
-)
+STAGES = frozenset({
+    "mine", "concentrator", "cracking", "separation", "reduction", "alloying", "magnet",
+    "recycling", "warehouse",
+})  # fmt: skip
 PROCESS_STAGE = {p: p for p in ("separation", "reduction", "alloying", "magnet", "recycling")}
 TIME = re.compile(r"^2025-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 FIELDS = {
