@@ -151,6 +151,7 @@ class EventStream:
         self.n_events = n_events
         self.world = world or load_world()
         self.rng = random.Random(seed)
+        self._random = self.rng.random
         self.live: dict[str, _Lot] = {}
         self.peak_live_lots = 0
         self.shipments = 0
@@ -201,7 +202,9 @@ class EventStream:
 
     def _later(self, task: Callable[..., None], *args: Any) -> None:
         """Run ``task`` after a processing delay of half a day to two days."""
-        self._at(self.rng.uniform(12.0, 48.0), task, *args)
+        self._seq += 1
+        when = self._now + 12.0 + 36.0 * self._random()
+        heapq.heappush(self._heap, (when, self._seq, task, args))
 
     def _operator(self, facility: str) -> str:
         return self._operators[facility]
@@ -213,9 +216,10 @@ class EventStream:
             if other > 0:
                 elements["other"] = other
         lot = _Lot(f"{facility}-L{self._lot_counter:07d}", form, mass, elements, facility)
-        self.live[lot.id] = lot
-        if len(self.live) > self.peak_live_lots:
-            self.peak_live_lots = len(self.live)
+        live = self.live
+        live[lot.id] = lot
+        if len(live) > self.peak_live_lots:
+            self.peak_live_lots = len(live)
         return lot
 
     def _drop(self, lot: _Lot) -> None:
@@ -322,7 +326,8 @@ class EventStream:
             gain = self.discrepancies % 5 == 0
             factor = 1 + rng.uniform(0.01, 0.02) if gain else 1 - rng.uniform(0.01, 0.03)
         else:
-            factor = 1.0 if rng.random() < 0.5 else 1 - rng.uniform(0.0, 0.0015)
+            draw = rng.random()
+            factor = 1.0 if draw < 0.5 else 1 - 0.003 * (draw - 0.5)
         received = round(shipped * factor, 3)
         return received if received > 0 else shipped
 
