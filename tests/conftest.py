@@ -93,3 +93,22 @@ def shared_dir() -> Path:
             pytrace=False,
         )
     return SHARED_DIR
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every database engine a test opened, so no connection outlives its test."""
+    from raretrace.store import store as store_module
+
+    made: list[object] = []
+    real = store_module.open_engine
+
+    def tracking(db: str) -> object:
+        engine = real(db)
+        made.append(engine)
+        return engine
+
+    monkeypatch.setattr(store_module, "open_engine", tracking)
+    yield
+    for engine in made:
+        engine.dispose()  # type: ignore[attr-defined]

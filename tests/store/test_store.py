@@ -1,0 +1,175 @@
+"""The store on both backends: a SQLite file and a real PostgreSQL 15 server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from ledger_support import new_ledger, snapshot
+from raretrace.domain.errors import ConfigError, NotFound, ValidationError
+from raretrace.ledger import append as append_module
+from raretrace.ledger import service
+from raretrace.ledger.recompute import differences, recompute_lot
+from raretrace.store import schema
+from raretrace.store.store import Store
+
+pytestmark = pytest.mark.integration
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+REGISTRY = json.loads((FIXTURES / "example_registry.json").read_text())
+
+
+def _events() -> list[dict[str, Any]]:
+    lines = (FIXTURES / "example_events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_issue_example_traces_as_specified(db_url: str) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    report = ledger.ingest(enumerate(_events(), 1))
+    assert (report.accepted, report.rejected, report.discrepancies) == (5, 0, 0)
+    view = service.trace(ledger.store, "NDPR-1")
+    assert view["form"] == "oxide" and view["mass_kg"] == 104.0
+    assert view["elements_kg"] == pytest.approx({"Pr": 19.71, "Nd": 69.14}, abs=0.006)
+    assert view["origin"]["by_country"] == {"Pr": {"AU": 1.0}, "Nd": {"AU": 1.0}}
+    assert view["origin"]["by_mine"] == {"Pr": {"AU-MTWELD": 1.0}, "Nd": {"AU-MTWELD": 1.0}}
+    assert view["recycled_share"] == {"Pr": 0.0, "Nd": 0.0}
+    assert [(s["stage"], s["facility"], s["country"]) for s in view["path"]] == [
+        ("mine", "AU-MTWELD", "AU"),
+        ("separation", "MY-GEBENG", "MY"),
+    ]
+    residue = service.trace(ledger.store, "RES-1")
+    assert residue["elements_kg"] == {"Th": 1.1988}
+    source = ledger.store.lot("MW-1")
+    assert source.status == "consumed" and source.mass_kg == 0.0
+
+
+def test_resending_is_a_no_op_and_a_changed_resend_is_rejected(db_url: str) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    ledger.ingest(enumerate(_events(), 1))
+    before = snapshot(ledger)
+    again = ledger.ingest(enumerate(_events(), 1))
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 5, 0)
+    changed = {**_events()[4], "reason": "spill"}
+    with pytest.raises(ValidationError) as caught:
+        ledger.append(changed)
+    assert caught.value.rule == "duplicate-event-id"
+    assert snapshot(ledger) == before
+
+
+def test_a_rejected_event_changes_nothing_and_the_batch_goes_on(db_url: str) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    events = _events()
+    greedy = {**events[3], "id": "e4-greedy", "inputs": [{"lot": "MW-1", "mass_kg": 1200.0}]}
+    report = ledger.ingest(enumerate([*events[:3], greedy, *events[3:]], 1))
+    assert report.rejected == 1 and report.accepted == 5
+    assert report.rejections[0].line == 4
+    assert report.rejections[0].rule == "over-consumption"
+    assert "1200" in report.rejections[0].error.message
+
+
+def test_a_crash_mid_batch_leaves_no_half_applied_event(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    ledger.ingest(enumerate(_events()[:2], 1))
+    before = snapshot(ledger)
+    real = append_module.executemany
+    calls = {"n": 0}
+
+    def crash_on_third_write(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(append_module, "executemany", crash_on_third_write)
+    with pytest.raises(RuntimeError, match="power cut"):
+        ledger.ingest(enumerate(_events()[2:], 3))
+    monkeypatch.setattr(append_module, "executemany", real)
+    assert snapshot(ledger) == before
+    report = ledger.ingest(enumerate(_events(), 1))
+    assert (report.accepted, report.duplicates) == (3, 2)
+
+
+def test_acknowledged_events_survive_reopening(db_url: str) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    ledger.ingest(enumerate(_events(), 1))
+    ledger.store.close()
+    reopened = Store.open(db_url)
+    assert reopened.lot("NDPR-1").mass_kg == pytest.approx(104.0)
+    assert reopened.size() == 4 + 5  # four registry events, five flow events
+
+
+def test_migrations_match_the_schema(db_url: str) -> None:
+    store = service.init_ledger(db_url)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert diff == []
+    assert store.schema_revision() == "0001"
+
+
+def test_an_empty_database_asks_for_init(db_url: str) -> None:
+    store = Store.open(db_url)
+    with pytest.raises(ConfigError, match="raretrace init"):
+        store.require_ready()
+
+
+def test_unknown_lot_is_not_found_with_a_hint(db_url: str) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    with pytest.raises(NotFound, match="raretrace lots"):
+        ledger.store.lot("NOPE")
+
+
+def test_receipt_off_by_more_than_tolerance_is_listed(db_url: str) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    events = _events()
+    events[2] = {**events[2], "mass_kg": 970.0}
+    events[3]["inputs"][0]["mass_kg"] = 970.0
+    report = ledger.ingest(enumerate(events[:3], 1))
+    assert report.discrepancies == 1
+    (found,) = ledger.store.discrepancies()
+    assert (found.lot, found.origin, found.destination) == ("MW-1", "AU-MTWELD", "MY-GEBENG")
+    assert found.delta_kg == pytest.approx(-30.0)
+    assert found.event_id == "e3"
+
+
+def test_recomputation_agrees_with_materialized_state(db_url: str) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    ledger.ingest(enumerate(_events(), 1))
+    for lot in ledger.store.lots():
+        assert differences(lot, recompute_lot(ledger.store, lot.id)) == []
+
+
+def test_concurrent_writers_get_distinct_sequence_numbers(db_url: str) -> None:
+    new_ledger(db_url, REGISTRY)
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            ledger = service.open_ledger(db_url)
+            for i in range(20):
+                lot = f"W{k}-{i}"
+                ledger.append({
+                    "id": f"w{k}-{i}", "type": "extract", "time": "2025-02-01T00:00:00Z",
+                    "actor": "lynas-au", "facility": "AU-MTWELD",
+                    "outputs": [{"lot": lot, "form": "ore", "mass_kg": 10.0,
+                                 "elements_kg": {"Nd": 1.0}}],
+                })  # fmt: skip
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    store = Store.open(db_url)
+    assert store.size() == 4 + 60
+    assert store.counts()["events"]["extract"] == 60
