@@ -164,7 +164,7 @@ def _transform(draw: st.DrawFn, chain: Chain) -> None:
     loss_share = draw(st.sampled_from([0.0, 0.0, 0.01, 0.05]))
     losses = {e: kg * loss_share for e, kg in pool.items() if loss_share}
     outputs = []
-    for i, w in enumerate(splits):
+    for w in splits:
         comp = {e: kg * (1 - loss_share) * w / sum(splits) for e, kg in pool.items()}
         comp = {e: kg for e, kg in comp.items() if kg > 0}
         if not comp:
