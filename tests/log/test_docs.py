@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from raretrace.log import checkpoint, merkle, note, tiles, witness
+from raretrace.log import checkpoint, merkle, note, tile_format, tiles, witness
 from raretrace.log.merkle import leaf_hash, verify_inclusion
 from raretrace.log.note import Ed25519Verifier
 from raretrace.log.witness import CosignatureVerifier, verify_cosigned_checkpoint
@@ -42,7 +42,7 @@ def test_documented_checkpoint_and_inclusion_proof_verify() -> None:
     )
 
 
-@pytest.mark.parametrize("module", [merkle, tiles, note, checkpoint, witness])
+@pytest.mark.parametrize("module", [merkle, tile_format, tiles, note, checkpoint, witness])
 def test_every_public_name_is_documented(module: object) -> None:
     text = DOC.read_text("utf-8")
     names: list[str] = getattr(module, "__all__")  # noqa: B009

@@ -74,7 +74,7 @@ def test_cosigner_keys_use_type_0x04() -> None:
     skey, vkey = generate_cosigner_key("regulator.gov.my/witness")
     signer = CosignatureSigner.from_skey(skey)
     assert signer.verifier().vkey == vkey
-    assert base64.b64decode(vkey.split("+")[2])[0] == 0x04
+    assert base64.b64decode(vkey.split("+", 2)[2])[0] == 0x04
     assert signer.skey == skey
     with pytest.raises(ConfigError):
         CosignatureVerifier.from_vkey(Ed25519Signer.from_skey(_note_skey()).verifier().vkey)
