@@ -574,10 +574,14 @@ class EventStream:
     def _magnet_line(self, ndpr: _Lot) -> None:
         """Reduction: NdPr oxide + recycled oxide + Dy/Tb oxide → NdPr(Dy) metal."""
         plant, wt = ndpr.facility, self.world.magnet_wt_pct
-        share = self.rng.uniform(*wt["Dy"]) / self.rng.uniform(*wt["Nd_or_total_RE"])
+        re_pct = self.rng.uniform(*wt["Nd_or_total_RE"])  # magnet grade, kept for alloying
+        share = self.rng.uniform(*wt["Dy"]) / re_pct
         takes: list[tuple[_Lot, float | None]] = [(ndpr, None)]
         takes += [(lot, None) for lot in self._pools.pop((plant, "recycled"), [])]
-        takes += self._heavy_takes(plant, _conserved_sum(ndpr.elements) * share / (1 - share))
+        base = [lot.elements for lot, _ in takes]
+        heavy = sum(e.get("Dy", 0.0) + e.get("Tb", 0.0) for e in base)  # recycled Dy counts
+        light = sum(_conserved_sum(e) for e in base) - heavy
+        takes += self._heavy_takes(plant, light * share / (1 - share) - heavy)
         recovery = self._recovery("reduction")
         (metal,) = self._transform(
             "reduction",
@@ -587,12 +591,11 @@ class EventStream:
             [("metal", "re", 1.0)],
         )
         if metal is not None:
-            self._later(self._alloy, metal)
+            self._later(self._alloy, metal, re_pct / 100.0)
 
-    def _alloy(self, metal: _Lot) -> None:
+    def _alloy(self, metal: _Lot, re_share: float) -> None:
         """Strip casting: RE metal plus Fe and B (``other``) → NdFeB alloy at magnet RE grade."""
-        recovery, wt = self._recovery("alloying"), self.world.magnet_wt_pct
-        re_share = self.rng.uniform(*wt["Nd_or_total_RE"]) / 100.0
+        recovery = self._recovery("alloying")
         (alloy,) = self._transform("alloying", metal.facility, [(metal, None)],
                                    lambda c: _routing(c, [_REE], recovery),
                                    [("alloy", "re", re_share)])  # fmt: skip
