@@ -148,6 +148,25 @@ def _read_bundle_file(
     return None
 
 
+class _LRU:
+    """A small least-recently-used map of tile pyramids."""
+
+    def __init__(self, capacity: int) -> None:
+        self._items: OrderedDict[tuple[int, int], _TilePyramid] = OrderedDict()
+        self._capacity = max(1, capacity)
+
+    def get(self, key: tuple[int, int]) -> _TilePyramid | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[int, int], item: _TilePyramid) -> None:
+        self._items[key] = item
+        if len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+
 def _tile_width(size: int, level: int, index: int) -> int:
     """Width of tile ``index`` at ``level`` in a tree of ``size`` leaves (0 if it is empty)."""
     count = size >> (TILE_HEIGHT * level)
@@ -158,17 +177,25 @@ class TileReader:
     """Stored hashes of the tree of ``size`` leaves, read from a tile directory.
 
     Implements :class:`raretrace.log.merkle.HashReader`, so ``inclusion_proof(reader, ...)``
-    works on it. Keeps the ``cache_tiles`` most recently used tiles (with the levels computed
-    inside them) in memory. Only the hashes a tree of ``size`` commits to are served.
+    works on it. Only the hashes a tree of ``size`` commits to are served. Tiles are cached
+    with the levels computed inside them: the ``cache_tiles`` most recently used level-0
+    tiles, and up to ``cache_upper_tiles`` tiles of higher levels (there are 256 times fewer
+    of those at each level, and every proof passes through them).
     """
 
-    def __init__(self, directory: Path | str, size: int, *, cache_tiles: int = 64) -> None:
+    def __init__(
+        self,
+        directory: Path | str,
+        size: int,
+        *,
+        cache_tiles: int = 64,
+        cache_upper_tiles: int = 1024,
+    ) -> None:
         if size < 0:
             raise ValidationError("log.tree_size", str(size), "tree sizes are never negative")
         self._root = Path(directory)
         self._size = size
-        self._cache: OrderedDict[tuple[int, int], _TilePyramid] = OrderedDict()
-        self._cache_tiles = max(1, cache_tiles)
+        self._caches: tuple[_LRU, _LRU] = (_LRU(cache_tiles), _LRU(cache_upper_tiles))
 
     @property
     def size(self) -> int:
@@ -193,15 +220,11 @@ class TileReader:
         return data
 
     def _pyramid(self, level: int, index: int) -> _TilePyramid:
-        key = (level, index)
-        pyramid = self._cache.get(key)
+        cache = self._caches[min(level, 1)]
+        pyramid = cache.get((level, index))
         if pyramid is None:
             pyramid = _TilePyramid(self.read_tile(level, index))
-            self._cache[key] = pyramid
-            if len(self._cache) > self._cache_tiles:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
+            cache.put((level, index), pyramid)
         return pyramid
 
     def get_hashes(self, ids: Sequence[NodeId]) -> list[bytes]:
