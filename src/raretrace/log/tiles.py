@@ -285,6 +285,9 @@ class TileWriter:
     entry bundles (or ``size``, e.g. the size of the last checkpoint, which discards anything
     written after it), and the right edge from partial tiles, recomputing any missing one from
     the tiles below. Appends after the last :meth:`flush` are not durable.
+
+    One writer per directory at a time (there is no lock). ``fsync=False`` skips the syncs,
+    for bulk loads and tests only: after a power failure files may then be empty.
     """
 
     def __init__(
