@@ -493,6 +493,6 @@ def test_time_out_of_range_after_utc_conversion_is_bad_time(value: str) -> None:
     " normalized times are no longer fixed width and no longer sort as they compare",
 )
 def test_normalized_time_is_fixed_width_for_early_years() -> None:
-    assert parse_event(with_(SHIP, time="0999-01-01T00:00:00Z")).time == (
+    assert parse_event(with_(SHIP, time="0999-01-01T00:00:00+00:00")).time == (
         "0999-01-01T00:00:00.000000Z"
     )

@@ -1027,5 +1027,5 @@ def test_registry_event_unknown_stage(state: State) -> None:
 )
 def test_time_order_with_year_before_1000(state: State) -> None:
     state.run(E1)
-    exc = state.reject(ev(E2, time="0999-01-06T00:00:00Z"))
+    exc = state.reject(ev(E2, time="0999-01-06T00:00:00+00:00"))
     assert exc.rule in {"time-order", "bad-time"}
