@@ -198,6 +198,8 @@ def normalize_time(value: object, subject: str) -> str:
         )
     try:
         parsed = datetime.fromisoformat(value)
+        if len(value) == 20 and value[10] == "T" and value[19] == "Z":
+            return value[:19] + ".000000Z"  # already UTC, whole seconds: the common case
     except ValueError:
         raise ValidationError(
             "bad-time",
@@ -208,7 +210,14 @@ def normalize_time(value: object, subject: str) -> str:
         raise ValidationError(
             "bad-time", subject, f"'time' {value!r} has no time zone; add 'Z' for UTC"
         )
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            "bad-time", subject, f"'time' {value!r} is outside the years 0001-9999 in UTC"
+        ) from None
+    # isoformat, not strftime: strftime does not zero-pad years before 1000 on every libc.
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def display_time(normalized: str) -> str:

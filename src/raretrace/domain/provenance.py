@@ -60,6 +60,13 @@ def mix(
     ``contributions`` pairs each input's consumed element masses with its provenance; each
     input's shares of element e are weighted by the kg of e it contributed.
     """
+    if len(contributions) == 1:
+        # One input (a split, a single-feed process): its shares pass through unchanged.
+        only = contributions[0][1]
+        return (
+            {e: only.by_mine[e] for e in wanted if e in only.by_mine},
+            {e: only.by_country[e] for e in wanted if e in only.by_country},
+        )
     by_mine: Shares = {}
     by_country: Shares = {}
     for e in wanted:
@@ -84,8 +91,9 @@ def merge_paths(paths: Iterable[Sequence[PathStep]], step: PathStep) -> tuple[Pa
 
 
 def restrict(shares: Shares, elements_kg: Mapping[str, float]) -> Shares:
-    """Only the shares of elements the lot actually holds."""
-    return {e: s for e, s in shares.items() if elements_kg.get(e, 0.0) > 0}
+    """Only the shares of elements the lot actually holds (``shares`` itself if all of them)."""
+    kept = {e: s for e, s in shares.items() if elements_kg.get(e, 0.0) > 0}
+    return shares if len(kept) == len(shares) else kept
 
 
 def to_json(p: Provenance) -> dict[str, object]:

@@ -352,10 +352,16 @@ def _output_provenance(
     wanted = {e for spec in event.outputs for e in spec.elements_kg}
     by_mine, by_country = mix(contributions, wanted)
     path = merge_paths((p.path for _, p in contributions), step)  # type: ignore[arg-type]
-    return [
-        Provenance(restrict(by_mine, s.elements_kg), restrict(by_country, s.elements_kg), path)
-        for s in event.outputs
-    ]
+    whole = Provenance(by_mine, by_country, path)
+    out = []
+    for spec in event.outputs:
+        mine = restrict(by_mine, spec.elements_kg)
+        # Outputs holding every element of the mix share one Provenance (and its stored JSON).
+        same = mine is by_mine
+        out.append(
+            whole if same else Provenance(mine, restrict(by_country, spec.elements_kg), path)
+        )
+    return out
 
 
 def check_balance(event: TransformEvent, consumed: list[dict[str, float]], tol: Tolerance) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, text, update
 
+from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
@@ -125,15 +126,14 @@ class Ledger:
     def _ingest_batch(
         self, chunk: list[tuple[int, str | dict[str, Any]]], report: IngestReport
     ) -> None:
-        parsed: list[tuple[int, LedgerEvent | None, dict[str, Any] | None]] = []
+        events: list[tuple[int, LedgerEvent, str]] = []
         for line, item in chunk:
             try:
                 raw = _decode(item)
-                parsed.append((line, parse_event(raw), raw))
+                events.append((line, parse_event(raw), stored_body(raw, item)))
             except ValidationError as exc:
                 report.rejected += 1
                 report.rejections.append(Rejection(line, _event_id(item), exc))
-        events = [(line, ev, raw) for line, ev, raw in parsed if ev is not None and raw is not None]
         lot_ids = {lot for _, ev, _ in events for lot in _referenced_lots(ev)}
         registry_before = self._registry
         try:
@@ -146,8 +146,8 @@ class Ledger:
                 )
                 state.bodies.update(self.store.event_bodies(conn, (ev.id for _, ev, _ in events)))
                 batch_report = IngestReport()
-                for line, event, raw in events:
-                    self._apply_one(state, line, event, raw, batch_report)
+                for line, event, body in events:
+                    self._apply_one(state, line, event, body, batch_report)
                 _write(conn, state)
         except BaseException:
             self._registry = registry_before
@@ -165,14 +165,13 @@ class Ledger:
         state: BatchState,
         line: int,
         event: LedgerEvent,
-        raw: dict[str, Any],
+        body: str,
         report: IngestReport,
     ) -> None:
         try:
-            body = stored_body(raw)
             known = state.bodies.get(event.id)
             if known is not None:
-                if known != body:
+                if not same_event(known, body):
                     raise ValidationError(
                         "duplicate-event-id",
                         f"event {event.id!r}",
@@ -213,14 +212,21 @@ def _writing(conn: Connection) -> Connection:
     return conn.execution_options(**{WRITE_OPTION: True})
 
 
-def stored_body(raw: dict[str, Any]) -> str:
-    """The stored form of an event: compact JSON with sorted keys.
+def stored_body(raw: dict[str, Any], item: str | dict[str, Any]) -> str:
+    """The stored form of an event: the JSON text as received, or compact JSON for objects.
 
-    Re-sends are compared on this form, so key order and spacing do not matter. It is not
-    RFC 8785 for every number (Python writes 1e+16 where JCS writes 10000000000000000);
-    bytes that are signed or hashed are produced by ``domain.canonical`` from this body.
+    Keeping the submitted text costs nothing and keeps exactly what the participant sent.
+    Re-sends are compared after canonicalisation (``same_event``), so key order and spacing
+    do not matter.
     """
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(item, str):
+        return item.strip()
+    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+
+
+def same_event(a: str, b: str) -> bool:
+    """Whether two stored bodies are the same event (RFC 8785 canonical forms equal)."""
+    return a == b or canonical_json(json.loads(a)) == canonical_json(json.loads(b))
 
 
 def _event_id(item: str | dict[str, Any]) -> str | None:
