@@ -1016,16 +1016,41 @@ def test_registry_event_unknown_stage(state: State) -> None:
     assert "'smelter'" in exc.detail
 
 
-# -- time normalization bugs that reach the rules ---------------------------------------------
+# -- time normalization as the rules see it ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: normalize_time formats years < 1000 without zero padding ('999-01-01T…'),"
-    " so the fixed-width string comparison the rules rely on puts year 999 after 2025 and"
-    " time-order accepts an event a thousand years before the lot",
-)
 def test_time_order_with_year_before_1000(state: State) -> None:
+    """Normalized times are fixed width, so year 999 sorts before 2025 (a regression test)."""
     state.run(E1)
     exc = state.reject(ev(E2, time="0999-01-06T00:00:00+00:00"))
-    assert exc.rule in {"time-order", "bad-time"}
+    assert exc.rule == "time-order"
+    assert "0999-01-06T00:00:00Z" in exc.detail
+
+
+# -- tolerance --------------------------------------------------------------------------------
+
+
+def test_tolerance_is_the_larger_of_relative_and_absolute() -> None:
+    tol = Tolerance()
+    assert tol.of(1000.0) == pytest.approx(5.0)
+    assert tol.of(0.1) == 0.001  # 0.0005 kg relative, the 0.001 kg floor wins
+    assert tol.of(0.0) == 0.001
+    assert Tolerance(relative=0.0, absolute_kg=0.0).of(1000.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("relative", "absolute", "subject"),
+    [(1.0, 0.001, "relative"), (-0.1, 0.001, "relative"), (math.nan, 0.001, "relative"),
+     (0.005, -1.0, "absolute_kg"), (0.005, math.inf, "absolute_kg")],
+)  # fmt: skip
+def test_tolerance_rule(relative: float, absolute: float, subject: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Tolerance(relative=relative, absolute_kg=absolute)
+    assert (info.value.rule, info.value.subject) == ("tolerance", subject)
+
+
+def test_a_tighter_tolerance_turns_an_accepted_receipt_into_a_discrepancy(state: State) -> None:
+    state.run(E1)
+    state.run(E2)
+    effects = state.run(E3, Tolerance(relative=0.0005, absolute_kg=0.001))  # 0.5 kg on 1000 kg
+    assert effects.discrepancy is not None and effects.discrepancy.delta_kg == -1.0
