@@ -812,12 +812,6 @@ def test_element_not_in_inputs_via_losses(at_gebeng: State) -> None:
     assert "0.2 kg of Tb" in exc.detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an output may hold up to tolerance.absolute_kg of a conserved element absent"
-    " from its inputs (accepted by check_balance), but provenance.mix skips elements with no"
-    " input shares, so that element gets no origin shares at all (they sum to 0, not 1)",
-)
 def test_every_conserved_element_of_an_output_has_origin_shares(at_gebeng: State) -> None:
     lot = at_gebeng.lots["MW-1"]
     inside = {**lot.elements_kg, "Dy": 0.0009}

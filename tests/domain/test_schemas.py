@@ -222,12 +222,6 @@ def test_registry_records_allow_extra_fields_and_stage_lists() -> None:
     parse_registry(doc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: registry._country accepts any 2-character ASCII string with an upper-case letter"
-    " and no lower-case one ('A1', 'M-'), which is not an ISO 3166-1 alpha-2 code; the schema"
-    " (^[A-Z]{2}$) and the parser disagree",
-)
 @pytest.mark.parametrize("country", ["A1", "M-"])
 def test_parser_refuses_non_letter_country_codes(country: str) -> None:
     doc = {"participants": [{"id": "p", "name": "P", "country": country}]}

@@ -75,6 +75,9 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append(_encode_str(value))
     elif t is dict:
         keys = list(value)
+        for k in keys:
+            if type(k) is not str:
+                raise ValidationError("format", "object key", f"{k!r} is not a string")
         if all(k.isascii() for k in keys):
             keys.sort()
         else:
@@ -82,8 +85,6 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append("{")
         first = True
         for k in keys:
-            if type(k) is not str:
-                raise ValidationError("format", "object key", f"{k!r} is not a string")
             if not first:
                 out.append(",")
             first = False
@@ -103,11 +104,11 @@ def _encode(value: Any, out: list[str]) -> None:
     elif t is bool:
         out.append("true" if value else "false")
     elif t is int:
-        if abs(value) > _MAX_SAFE:
+        if abs(value) >= _MAX_SAFE:
             raise ValidationError(
                 "format",
                 "number",
-                f"{value} is outside ±2^53 and cannot be represented exactly (RFC 8785 §3.2.2.3)",
+                f"{value} is outside ±(2^53-1), the I-JSON range RFC 8785 §3.2.2.3 requires",
             )
         out.append(str(value))
     elif value is None:

@@ -19,6 +19,8 @@ CONSERVED: frozenset[str] = frozenset(RARE_EARTHS + RADIONUCLIDES)
 #: Every key allowed in ``elements_kg``.
 ELEMENT_KEYS: tuple[str, ...] = RARE_EARTHS + RADIONUCLIDES + (OTHER,)
 _KNOWN = frozenset(ELEMENT_KEYS)
+#: Position of each key in ELEMENT_KEYS, for listing elements in a stable order.
+ELEMENT_ORDER: Mapping[str, int] = MappingProxyType({e: i for i, e in enumerate(ELEMENT_KEYS)})
 LIGHT_RARE_EARTHS: frozenset[str] = frozenset({"La", "Ce", "Pr", "Nd", "Pm", "Sm"})
 HEAVY_RARE_EARTHS: frozenset[str] = frozenset(RARE_EARTHS) - LIGHT_RARE_EARTHS - {"Sc"}
 

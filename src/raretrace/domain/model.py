@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,6 +39,8 @@ WRITTEN_OFF = "written_off"
 
 #: Origin key for collected end-of-life scrap whose mine of origin is unknown.
 RECYCLED = "recycled"
+#: Origin key for the trace of an element (within tolerance) that no input declared.
+UNATTRIBUTED = "unattributed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,13 @@ class Tolerance:
         return max(self.relative * abs(reference_kg), self.absolute_kg)
 
 
+# RFC 3339 §5.6 date-time: full date, 'T', full time with seconds, optional fraction, and a
+# zone ('Z' or ±hh:mm). Case-insensitive 'T' and 'Z' (§5.6 NOTE).
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?P<fraction>\.\d+)?(?P<zone>[Zz]|[+-]\d{2}:\d{2})?"
+)
+
+
 def normalize_time(value: object, subject: str) -> str:
     """An RFC 3339 timestamp as a fixed-width UTC string that sorts as it compares.
 
@@ -196,20 +206,23 @@ def normalize_time(value: object, subject: str) -> str:
         raise ValidationError(
             "format", subject, f"'time' must be an RFC 3339 string, got {value!r}"
         )
-    try:
-        parsed = datetime.fromisoformat(value)
-        if len(value) == 20 and value[10] == "T" and value[19] == "Z":
-            return value[:19] + ".000000Z"  # already UTC, whole seconds: the common case
-    except ValueError:
+    if len(value) == 20 and value[10] == "T" and value[19] == "Z" and _RFC3339.fullmatch(value):
+        _parse_time(value, value, subject)  # checks the calendar (no 2025-02-30)
+        return value[:19] + ".000000Z"  # already UTC, whole seconds: the common case
+    match = _RFC3339.fullmatch(value)
+    if match is None:
         raise ValidationError(
             "bad-time",
             subject,
-            f"'time' {value!r} is not an RFC 3339 timestamp (use e.g. 2025-01-05T08:00:00Z)",
-        ) from None
-    if parsed.tzinfo is None:
+            f"'time' {value!r} is not an RFC 3339 date-time (use e.g. 2025-01-05T08:00:00Z)",
+        )
+    if match["zone"] is None:
         raise ValidationError(
             "bad-time", subject, f"'time' {value!r} has no time zone; add 'Z' for UTC"
         )
+    fraction = (match["fraction"] or "")[:7]  # datetime keeps microseconds
+    text = value[:19].replace("t", "T") + fraction + match["zone"].upper()
+    parsed = _parse_time(text, value, subject)
     try:
         utc = parsed.astimezone(UTC)
     except OverflowError:
@@ -218,6 +231,17 @@ def normalize_time(value: object, subject: str) -> str:
         ) from None
     # isoformat, not strftime: strftime does not zero-pad years before 1000 on every libc.
     return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _parse_time(text: str, value: str, subject: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            "bad-time",
+            subject,
+            f"'time' {value!r} is not a valid date and time (use e.g. 2025-01-05T08:00:00Z)",
+        ) from None
 
 
 def display_time(normalized: str) -> str:

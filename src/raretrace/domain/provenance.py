@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from raretrace.domain.elements import CONSERVED
-from raretrace.domain.model import RECYCLED, Facility, PathStep, Provenance, Shares
+from raretrace.domain.model import RECYCLED, UNATTRIBUTED, Facility, PathStep, Provenance, Shares
 
 
 def step_at(facility: Facility, stage: str | None = None) -> PathStep:
@@ -60,23 +60,25 @@ def mix(
     ``contributions`` pairs each input's consumed element masses with its provenance; each
     input's shares of element e are weighted by the kg of e it contributed.
     """
-    if len(contributions) == 1:
-        # One input (a split, a single-feed process): its shares pass through unchanged.
-        only = contributions[0][1]
-        return (
-            {e: only.by_mine[e] for e in wanted if e in only.by_mine},
-            {e: only.by_country[e] for e in wanted if e in only.by_country},
-        )
     by_mine: Shares = {}
     by_country: Shares = {}
+    single = contributions[0][1] if len(contributions) == 1 else None
     for e in wanted:
         if e not in CONSERVED:
+            continue
+        if single is not None and e in single.by_mine:
+            # One input (a split, a single-feed process): its shares pass through unchanged.
+            by_mine[e], by_country[e] = single.by_mine[e], single.by_country[e]
             continue
         parts = [(kg[e], p) for kg, p in contributions if kg.get(e, 0.0) > 0]
         mine = _mix((w, p.by_mine.get(e, {})) for w, p in parts)
         if mine:
             by_mine[e] = mine
             by_country[e] = _mix((w, p.by_country.get(e, {})) for w, p in parts)
+        else:
+            # Up to the tolerance of an element may appear that no input holds (rounding in
+            # a lab assay); its origin is unknown, and saying so keeps shares summing to 1.
+            by_mine[e] = by_country[e] = {UNATTRIBUTED: 1.0}
     return by_mine, by_country
 
 

@@ -48,7 +48,7 @@ def _text(obj: Mapping[str, Any], key: str, subject: str, *, required: bool = Tr
 
 def _country(obj: Mapping[str, Any], key: str, subject: str) -> str:
     value = _text(obj, key, subject)
-    if len(value) != 2 or not value.isascii() or not value.isupper():
+    if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():
         raise ValidationError(
             "registry-format",
             subject,

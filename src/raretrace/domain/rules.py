@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from raretrace.domain.elements import CONSERVED
+from raretrace.domain.elements import CONSERVED, ELEMENT_ORDER
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
@@ -349,7 +349,9 @@ def _output_provenance(
     contributions: list[tuple[dict[str, float], Provenance]],
     step: object,
 ) -> list[Provenance]:
-    wanted = {e for spec in event.outputs for e in spec.elements_kg}
+    wanted = sorted(
+        {e for spec in event.outputs for e in spec.elements_kg}, key=ELEMENT_ORDER.__getitem__
+    )
     by_mine, by_country = mix(contributions, wanted)
     path = merge_paths((p.path for _, p in contributions), step)  # type: ignore[arg-type]
     whole = Provenance(by_mine, by_country, path)

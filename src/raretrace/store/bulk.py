@@ -8,6 +8,7 @@ each statement once per dialect and hands the rows straight to the driver's exec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,5 +33,11 @@ def executemany(conn: Connection, stmt: ClauseElement, rows: Sequence[dict[str, 
     if not rows:
         return
     sql, order = _compile(conn, stmt)
-    params: list[Any] = [tuple(r[k] for k in order) for r in rows] if order else list(rows)
+    if order:
+        getter = itemgetter(*order)
+        params: list[Any] = (
+            list(map(getter, rows)) if len(order) > 1 else [(r[order[0]],) for r in rows]
+        )
+    else:
+        params = list(rows)
     conn.exec_driver_sql(sql, params)

@@ -6,22 +6,16 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from raretrace.domain.model import Facility, Lot, Participant
+from raretrace.domain.model import Facility, Lot, Participant, Provenance
 from raretrace.domain.provenance import from_json, to_json
 
 
-def lot_to_row(lot: Lot, cache: dict[int, str] | None = None) -> dict[str, Any]:
+def lot_to_row(lot: Lot, provenance_json: str | None) -> dict[str, Any]:
     """The ``lots`` row for a lot (compositions and provenance as compact JSON).
 
-    ``cache`` maps ``id(provenance)`` to its JSON for provenance objects that stay alive
-    for the cache's lifetime (lots of one batch share them after splits and shipments).
+    ``provenance_json`` is the provenance already serialized, when the caller has it; the
+    row then carries it without serializing again.
     """
-    key = id(lot.provenance)
-    provenance = cache.get(key) if cache is not None else None
-    if provenance is None:
-        provenance = json.dumps(to_json(lot.provenance), separators=(",", ":"))
-        if cache is not None:
-            cache[key] = provenance
     return {
         "id": lot.id,
         "form": lot.form,
@@ -32,11 +26,16 @@ def lot_to_row(lot: Lot, cache: dict[int, str] | None = None) -> dict[str, Any]:
         "status": lot.status,
         "time": lot.time,
         "created_seq": lot.created_seq,
-        "provenance": provenance,
+        "provenance": provenance_json or provenance_to_json(lot.provenance),
         "destination": lot.destination,
         "consignee": lot.consignee,
         "shipped_seq": lot.shipped_seq,
     }
+
+
+def provenance_to_json(provenance: Provenance) -> str:
+    """The stored JSON text of a provenance value."""
+    return json.dumps(to_json(provenance), separators=(",", ":"))
 
 
 def lot_from_row(row: Mapping[Any, Any]) -> Lot:

@@ -121,15 +121,15 @@ class Store:
         return reg
 
     # -- lots -------------------------------------------------------------------------------
-    def lots_by_id(self, conn: Connection, ids: Iterable[str]) -> dict[str, Lot]:
-        """The current state of each of ``ids`` that exists."""
+    def lots_by_id(self, conn: Connection, ids: Iterable[str]) -> dict[str, tuple[Lot, str]]:
+        """The current state of each of ``ids`` that exists, with its stored provenance JSON."""
         wanted = list(ids)
-        found: dict[str, Lot] = {}
+        found: dict[str, tuple[Lot, str]] = {}
         for i in range(0, len(wanted), _ID_CHUNK):
             chunk = wanted[i : i + _ID_CHUNK]
             query = select(schema.lots).where(schema.lots.c.id.in_(chunk))
             for row in conn.execute(query).mappings():
-                found[row["id"]] = lot_from_row(row)
+                found[row["id"]] = (lot_from_row(row), row["provenance"])
         return found
 
     def lot(self, lot_id: str) -> Lot:
