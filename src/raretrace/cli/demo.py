@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from raretrace.cli.main import app, err, out
 from raretrace.domain.errors import ConfigError
+from raretrace.domain.model import Lot
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
 from raretrace.store import schema
@@ -81,6 +82,18 @@ def demo(
     _tour(store, report, elapsed)
 
 
+def _showcase_magnet(store: Store) -> Lot | None:
+    """A magnet lot worth showing: made in Malaysia if any, from the most source mines."""
+    best: tuple[int, int, str] | None = None
+    chosen = None
+    for lot in store.lots(form="magnet", limit=5000):
+        mines = {m for shares in lot.provenance.by_mine.values() for m in shares}
+        score = (int(lot.provenance.path[-1].country == "MY"), len(mines), lot.id)
+        if best is None or score > best:
+            best, chosen = score, lot
+    return chosen
+
+
 def _tour(store: Store, report: IngestReport, elapsed: float) -> None:
     counts = store.counts()
     out.print(
@@ -93,9 +106,9 @@ def _tour(store: Store, report: IngestReport, elapsed: float) -> None:
     if report.rejections:
         first = report.rejections[0]
         out.print(f"[red]first rejection[/] line {first.line}: {first.error.message}")
-    magnets = list(store.lots(form="magnet", limit=1))
-    if magnets:
-        view = service.trace(store, magnets[0].id)
+    showcase = _showcase_magnet(store)
+    if showcase is not None:
+        view = service.trace(store, showcase.id)
         out.print(f"\n[bold]Trace of magnet lot {view['lot']}[/] ({view['mass_kg']:,} kg):")
         for element in ("Nd", "Pr", "Dy", "Tb"):
             shares = view["origin"]["by_country"].get(element)

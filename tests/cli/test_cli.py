@@ -1,0 +1,148 @@
+"""The command line, run as a user runs it: a real process, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+REGISTRY = FIXTURES / "example_registry.json"
+EVENTS = FIXTURES / "example_events.jsonl"
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m raretrace ARGS`` in ``cwd``; RARETRACE_DB only if ``env`` sets it."""
+    full_env = {k: v for k, v in os.environ.items() if k != "RARETRACE_DB"}
+    full_env.update({"COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "raretrace", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def ledger_dir(tmp_path: Path) -> Path:
+    assert run("init", cwd=tmp_path).returncode == 0
+    assert run("registry", "load", str(REGISTRY), cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+def test_the_formats_example_end_to_end(ledger_dir: Path) -> None:
+    done = run("ingest", str(EVENTS), cwd=ledger_dir)
+    assert done.returncode == 0, done.stderr
+    assert "accepted 5, rejected 0, discrepancies 0" in done.stdout
+    traced = run("trace", "NDPR-1", "--json", cwd=ledger_dir)
+    view = json.loads(traced.stdout)
+    assert view["lot"] == "NDPR-1" and view["form"] == "oxide" and view["mass_kg"] == 104.0
+    assert view["origin"]["by_country"] == {"Pr": {"AU": 1.0}, "Nd": {"AU": 1.0}}
+    assert view["origin"]["by_mine"]["Nd"] == {"AU-MTWELD": 1.0}
+    assert view["recycled_share"] == {"Pr": 0.0, "Nd": 0.0}
+    assert [p["stage"] for p in view["path"]] == ["mine", "separation"]
+    table = run("trace", "NDPR-1", cwd=ledger_dir)
+    assert "AU-MTWELD" in table.stdout and "mine AU-MTWELD (AU) → separation" in table.stdout
+
+
+def test_rejected_lines_go_to_the_rejects_file_and_exit_1(ledger_dir: Path) -> None:
+    lines = EVENTS.read_text().splitlines()
+    bad = json.loads(lines[3])
+    bad["outputs"][0]["elements_kg"]["Nd"] = 80.0
+    bad["outputs"][0]["mass_kg"] = 115.0
+    stream = ledger_dir / "events.jsonl"
+    stream.write_text("\n".join([*lines[:3], "{not json", json.dumps(bad), *lines[3:]]) + "\n")
+    done = run("ingest", str(stream), "--rejects", "rejects.jsonl", cwd=ledger_dir)
+    assert done.returncode == 1
+    assert "accepted 5, rejected 2" in done.stdout
+    assert "Traceback" not in done.stderr
+    rejects = [json.loads(x) for x in (ledger_dir / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["rule"]) for r in rejects] == [(4, "format"), (5, "mass-balance")]
+    assert "Nd: inputs 69.93 kg, outputs + losses 80.13 kg" in rejects[1]["message"]
+    assert rejects[1]["event_id"] == "e4"
+
+
+def test_user_errors_are_one_line_and_verbose_shows_the_traceback(ledger_dir: Path) -> None:
+    missing = run("trace", "NOPE", cwd=ledger_dir)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (
+        "error: lot 'NOPE' is not in the ledger; list lots with `raretrace lots`"
+    )
+    verbose = run("--verbose", "trace", "NOPE", cwd=ledger_dir)
+    assert "Traceback" in verbose.stderr and "NotFound" in verbose.stderr
+
+
+def test_an_uninitialised_database_asks_for_init(tmp_path: Path) -> None:
+    done = run("--db", str(tmp_path / "empty.db"), "lots", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "run `raretrace init` first" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_registry_names_the_record_and_changes_nothing(ledger_dir: Path) -> None:
+    bad = json.loads(REGISTRY.read_text())
+    bad["facilities"].append({**bad["facilities"][0], "id": "X-1", "operator": "nobody"})
+    path = ledger_dir / "bad.json"
+    path.write_text(json.dumps(bad))
+    done = run("registry", "load", str(path), cwd=ledger_dir)
+    assert done.returncode == 1
+    assert "[unknown-participant] facility 'X-1'" in done.stderr
+    listing = run("facilities", cwd=ledger_dir)
+    assert "X-1" not in listing.stdout and "MY-GEBENG" in listing.stdout
+
+
+def test_listing_commands_and_the_env_var(tmp_path: Path) -> None:
+    env = {"RARETRACE_DB": str(tmp_path / "via-env.db")}
+    assert run("init", cwd=tmp_path, env=env).returncode == 0
+    assert run("registry", "load", str(REGISTRY), cwd=tmp_path, env=env).returncode == 0
+    events = EVENTS.read_text().splitlines()
+    short = json.loads(events[2])
+    short["mass_kg"] = 950.0
+    (tmp_path / "e.jsonl").write_text("\n".join([events[0], events[1], json.dumps(short)]))
+    done = run("ingest", "e.jsonl", cwd=tmp_path, env=env)
+    assert "discrepancies 1" in done.stdout
+    assert (tmp_path / "via-env.db").exists() and not (tmp_path / "raretrace.db").exists()
+    lots = run("lots", "--facility", "MY-GEBENG", "--form", "concentrate", cwd=tmp_path, env=env)
+    assert "MW-1" in lots.stdout
+    none = run("lots", "--form", "magnet", cwd=tmp_path, env=env)
+    assert "MW-1" not in none.stdout
+    found = run("discrepancies", "--json", cwd=tmp_path, env=env)
+    (row,) = [json.loads(x) for x in found.stdout.splitlines()]
+    assert (row["lot"], row["from"], row["to"], row["delta_kg"]) == (
+        "MW-1", "AU-MTWELD", "MY-GEBENG", -50.0,
+    )  # fmt: skip
+
+
+def test_demo_builds_tours_and_writes_files_that_ingest_again(tmp_path: Path) -> None:
+    done = run("demo", "--events", "3000", "--write", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "3,000 events" in done.stdout and "0 rejected" in done.stdout
+    assert "Trace of magnet lot" in done.stdout
+    assert (tmp_path / "raretrace-demo.db").exists()
+    again = run("demo", "--events", "3000", cwd=tmp_path)  # the demo replaces its own ledger
+    assert again.returncode == 0, again.stderr
+    db = ["--db", "copy.db"]
+    assert run(*db, "init", cwd=tmp_path).returncode == 0
+    assert run(*db, "registry", "load", "out/registry.json", cwd=tmp_path).returncode == 0
+    ingested = run(*db, "ingest", "out/events.jsonl", cwd=tmp_path)
+    assert "accepted 3000, rejected 0" in ingested.stdout
+
+
+def test_demo_refuses_to_overwrite_a_real_ledger(ledger_dir: Path) -> None:
+    done = run("demo", "--db", "raretrace.db", "--events", "100", cwd=ledger_dir)
+    assert done.returncode == 2
+    assert "is not a demo ledger" in done.stderr
+
+
+def test_every_command_in_the_readme_exists() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    helped = run("--help", cwd=Path.cwd()).stdout
+    for command in ("init", "registry", "ingest", "trace", "lots", "facilities", "discrepancies",
+                    "demo"):  # fmt: skip
+        assert f"`raretrace {command}" in readme
+        assert command in helped
