@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -12,11 +14,18 @@ from raretrace.ledger.append import Ledger
 from raretrace.store import schema
 
 
-def new_ledger(db: str, registry: dict[str, Any]) -> Ledger:
-    """An initialised ledger at ``db`` holding ``registry``."""
-    service.init_ledger(db)
+def new_ledger(
+    db: str, registry: dict[str, Any], *, signed: bool = False, log_dir: Path | None = None
+) -> Ledger:
+    """An initialised ledger at ``db`` holding ``registry``; unsigned events allowed unless
+    ``signed``. The log goes to ``log_dir`` or a fresh temporary directory."""
+    directory = log_dir or Path(tempfile.mkdtemp(prefix="raretrace-log-"))
+    service.init_ledger(db, require_signatures=signed, log_dir=directory)
     ledger = service.open_ledger(db)
-    report = ledger.ingest(enumerate(service.registry_events(registry, ledger.registry), 1))
+    events = service.registry_events(
+        registry, ledger.registry, signer=service.registry_signer(ledger)
+    )
+    report = ledger.ingest(enumerate(events, 1))
     assert report.rejected == 0, report.rejections
     return ledger
 

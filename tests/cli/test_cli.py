@@ -30,7 +30,7 @@ def run(
 
 @pytest.fixture
 def ledger_dir(tmp_path: Path) -> Path:
-    assert run("init", cwd=tmp_path).returncode == 0
+    assert run("init", "--allow-unsigned", cwd=tmp_path).returncode == 0
     assert run("registry", "load", str(REGISTRY), cwd=tmp_path).returncode == 0
     return tmp_path
 
@@ -98,7 +98,7 @@ def test_bad_registry_names_the_record_and_changes_nothing(ledger_dir: Path) -> 
 
 def test_listing_commands_and_the_env_var(tmp_path: Path) -> None:
     env = {"RARETRACE_DB": str(tmp_path / "via-env.db")}
-    assert run("init", cwd=tmp_path, env=env).returncode == 0
+    assert run("init", "--allow-unsigned", cwd=tmp_path, env=env).returncode == 0
     assert run("registry", "load", str(REGISTRY), cwd=tmp_path, env=env).returncode == 0
     events = EVENTS.read_text().splitlines()
     short = json.loads(events[2])
@@ -127,7 +127,7 @@ def test_demo_builds_tours_and_writes_files_that_ingest_again(tmp_path: Path) ->
     again = run("demo", "--events", "3000", cwd=tmp_path)  # the demo replaces its own ledger
     assert again.returncode == 0, again.stderr
     db = ["--db", "copy.db"]
-    assert run(*db, "init", cwd=tmp_path).returncode == 0
+    assert run(*db, "init", "--allow-unsigned", cwd=tmp_path).returncode == 0
     assert run(*db, "registry", "load", "out/registry.json", cwd=tmp_path).returncode == 0
     ingested = run(*db, "ingest", "out/events.jsonl", cwd=tmp_path)
     assert "accepted 3000, rejected 0" in ingested.stdout

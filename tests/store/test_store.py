@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 
 from ledger_support import new_ledger, snapshot
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError
-from raretrace.ledger import append as append_module
+from raretrace.ledger import writes as writes_module
 from raretrace.ledger import service
 from raretrace.ledger.recompute import differences, recompute_lot
 from raretrace.store import schema
@@ -79,7 +79,7 @@ def test_a_crash_mid_batch_leaves_no_half_applied_event(
     ledger = new_ledger(db_url, REGISTRY)
     ledger.ingest(enumerate(_events()[:2], 1))
     before = snapshot(ledger)
-    real = append_module.executemany
+    real = writes_module.executemany
     calls = {"n": 0}
 
     def crash_on_third_write(*args: Any, **kwargs: Any) -> None:
@@ -88,10 +88,10 @@ def test_a_crash_mid_batch_leaves_no_half_applied_event(
             raise RuntimeError("power cut")
         real(*args, **kwargs)
 
-    monkeypatch.setattr(append_module, "executemany", crash_on_third_write)
+    monkeypatch.setattr(writes_module, "executemany", crash_on_third_write)
     with pytest.raises(RuntimeError, match="power cut"):
         ledger.ingest(enumerate(_events()[2:], 3))
-    monkeypatch.setattr(append_module, "executemany", real)
+    monkeypatch.setattr(writes_module, "executemany", real)
     assert snapshot(ledger) == before
     report = ledger.ingest(enumerate(_events(), 1))
     assert (report.accepted, report.duplicates) == (3, 2)
@@ -111,7 +111,7 @@ def test_migrations_match_the_schema(db_url: str) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []
-    assert store.schema_revision() == "0001"
+    assert store.schema_revision() == "0002"
 
 
 def test_an_empty_database_asks_for_init(db_url: str) -> None:
@@ -172,4 +172,7 @@ def test_concurrent_writers_get_distinct_sequence_numbers(db_url: str) -> None:
     assert errors == []
     store = Store.open(db_url)
     assert store.size() == 4 + 60
+    with store.engine.connect() as conn:
+        sizes = [r.size for r in conn.execute(schema.checkpoints.select())]
+    assert max(sizes) == 64 and len(set(sizes)) == len(sizes)
     assert store.counts()["events"]["extract"] == 60

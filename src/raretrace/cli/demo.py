@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import time
 from pathlib import Path
 from typing import Annotated
@@ -36,10 +37,13 @@ def _fresh_demo_db(db: str) -> None:
     if not path.exists():
         return
     store = Store.open(db)
-    made_by = store.meta().get("made_by") if store.schema_revision() else None
+    meta = store.meta() if store.schema_revision() else {}
     store.close()
-    if made_by != DEMO_MARK:
+    if meta.get("made_by") != DEMO_MARK:
         raise ConfigError(f"{db} exists and is not a demo ledger; choose another --db")
+    log_dir = Path(meta.get("log_dir", ""))
+    if meta.get("log_dir") and (log_dir / "log.key").exists():
+        shutil.rmtree(log_dir)  # the demo's own log: tiles and demo keys
     for suffix in ("", "-wal", "-shm"):
         Path(db + suffix).unlink(missing_ok=True)
 
@@ -51,23 +55,26 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = 2025,
     write: Annotated[
         Path | None,
-        typer.Option(help="Also write registry.json and events.jsonl here, to ingest again."),
+        typer.Option(help="Also write registry.json, signed events.jsonl and keys/ here."),
+    ] = None,
+    log_dir: Annotated[
+        Path | None, typer.Option(help="The demo log's directory [default: beside the db]")
     ] = None,
 ) -> None:
     """Build the ASEAN demo world on embedded SQLite and tour it."""
-    from raretrace.demo.generate import generate_events, write_demo
-    from raretrace.demo.world import load_world, registry
+    from raretrace.demo.signing import signed_events, signed_world, write_signed_demo
 
     _fresh_demo_db(db)
-    store = service.init_ledger(db)
+    store = service.init_ledger(db, log_dir=log_dir)
     with store.engine.begin() as conn:
         conn.execute(schema.meta.insert().values(key="made_by", value=DEMO_MARK))
     ledger = service.open_ledger(db)
-    ledger.ingest(enumerate(service.registry_events(registry(load_world()), ledger.registry), 1))
+    world, keys = signed_world(seed)
+    signer = service.registry_signer(ledger)
+    ledger.ingest(enumerate(service.registry_events(world, ledger.registry, signer=signer), 1))
     if write is not None:
-        write.mkdir(parents=True, exist_ok=True)
-        reg_path, ev_path = write_demo(write, events, seed=seed)
-        out.print(f"wrote {reg_path} and {ev_path}")
+        reg_path, ev_path = write_signed_demo(write, events, seed=seed)
+        out.print(f"wrote {reg_path}, {ev_path} and the demo participants' keys in {write}/keys")
     started = time.perf_counter()
     columns = (TextColumn("flows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -76,7 +83,7 @@ def demo(
         def tick(report: IngestReport) -> None:
             bar.update(task, completed=report.accepted + report.rejected + report.duplicates)
 
-        stream = zip(itertools.count(1), generate_events(events, seed=seed))
+        stream = zip(itertools.count(1), signed_events(events, seed=seed, keys=keys))
         report = ledger.ingest(stream, on_batch=tick)
     elapsed = time.perf_counter() - started
     _tour(store, report, elapsed)

@@ -22,6 +22,7 @@ from raretrace.domain.errors import NotFound, RaretraceError
 from raretrace.domain.model import FORMS, Tolerance, display_time
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
+from raretrace.ledger.settings import LedgerSettings
 from raretrace.store.engine import ENV_VAR, resolve_db
 from raretrace.store.store import Store
 
@@ -74,15 +75,75 @@ def init(
     tolerance_absolute_kg: Annotated[
         float, typer.Option(help="Smallest allowed difference, in kg.")
     ] = 0.001,
+    allow_unsigned: Annotated[
+        bool, typer.Option(help="Accept events without a participant signature (trials only).")
+    ] = False,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option(help="Directory for the Merkle log's tiles and keys [default: beside the db]"),
+    ] = None,
+    log_origin: Annotated[
+        str | None, typer.Option(help="The log's origin line in its checkpoints.")
+    ] = None,
 ) -> None:
-    """Create the ledger database (or upgrade its schema)."""
+    """Create the ledger database and its log (or upgrade the schema)."""
     target = _db(db)
     tol = Tolerance(relative=tolerance_relative, absolute_kg=tolerance_absolute_kg)
-    store = service.init_ledger(target, tolerance=tol)
+    store = service.init_ledger(
+        target, tolerance=tol, require_signatures=not allow_unsigned, log_dir=log_dir,
+        log_origin=log_origin,
+    )  # fmt: skip
+    settings = LedgerSettings.from_meta(store.meta())
     out.print(
         f"ledger ready at {target} (schema {store.schema_revision()}, tolerance "
-        f"{tol.relative:.4%} or {tol.absolute_kg} kg)"
+        f"{settings.tolerance.relative:.4%} or {settings.tolerance.absolute_kg} kg, signatures "
+        f"{'required' if settings.require_signatures else 'optional'}); log in "
+        f"{settings.log.directory} as {settings.log.origin!r}"
     )
+
+
+@app.command()
+def keygen(
+    participant: Annotated[str, typer.Option(help="The participant the key belongs to.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Private key file to create (0600).")],
+    kid: Annotated[str | None, typer.Option(help="Key id [default: participant-<hash>]")] = None,
+    valid_from: Annotated[
+        str | None, typer.Option(help="RFC 3339 time the key is valid from [default: now]")
+    ] = None,
+) -> None:
+    """Make a signing key; prints the registry entry (add it to the participant's "keys")."""
+    entry = service.keygen(participant, out_file, kid=kid, valid_from=valid_from)
+    print(json.dumps(entry))
+
+
+@app.command()
+def sign(
+    events: Annotated[Path, typer.Argument(help="Events (JSON Lines) to sign; '-' for stdin.")],
+    key: Annotated[list[Path], typer.Option("--key", help="A participant's key file; repeat.")],
+) -> None:
+    """Sign each event with its actor's key; signed events go to standard output."""
+    keys = service.load_signing_keys(key)
+    failed = 0
+    stream = sys.stdin if str(events) == "-" else _open_text(events)
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                print(service.sign_line(line, keys))
+            except RaretraceError as exc:
+                failed += 1
+                err.print(f"line {number}: {exc.message}", markup=False)
+    if failed:
+        err.print(f"{failed} events not signed")
+        raise typer.Exit(1)
+
+
+def _open_text(path: Path) -> Any:
+    try:
+        return path.open(encoding="utf-8")
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}") from None
 
 
 @registry_app.command("load")

@@ -6,8 +6,12 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from raretrace.domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from raretrace.domain.keys import ParticipantKey
 
 #: Physical forms a lot can take, from the ground to the finished part.
 FORMS: tuple[str, ...] = (
@@ -50,6 +54,7 @@ class Participant:
     id: str
     name: str
     country: str
+    keys: tuple[ParticipantKey, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,10 +73,13 @@ def parse_participant(obj: object) -> Participant:
     if not isinstance(obj, Mapping):
         raise ValidationError("registry-format", "participant", f"must be an object, got {obj!r}")
     subject = f"participant {obj.get('id')!r}"
+    from raretrace.domain.keys import parse_keys  # keys imports model, which this module uses
+
     return Participant(
         id=_text(obj, "id", subject),
         name=_text(obj, "name", subject),
         country=_country(obj, "country", subject),
+        keys=parse_keys(obj.get("keys"), subject),
     )
 
 

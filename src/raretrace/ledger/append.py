@@ -1,23 +1,24 @@
-"""The one write path: parse → check rules → apply → write, a batch per transaction.
+"""The one write path: verify → parse → check rules → apply → write → log, a batch at a time.
 
-Every accepted event is applied whole and written in the same transaction as the rest of its
-batch; a rejected event leaves no trace. Re-sending an event that is already in the ledger,
-byte for byte the same once canonicalised, is a no-op; a different event under a used id is
-rejected.
+Every accepted event is applied whole, written in the same transaction as the rest of its
+batch, and appended to the Merkle log under a checkpoint signed in that transaction; a
+rejected event leaves no trace. Re-sending an event that is already in the ledger (the same
+once canonicalised, RFC 8785) is a no-op; a different event under a used id is rejected.
+Signatures are checked in worker processes, one batch ahead of the batch being applied.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, text, update
+from sqlalchemy import Connection, text
 
-from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
@@ -27,18 +28,21 @@ from raretrace.domain.events import (
     TransformEvent,
     parse_event,
 )
-from raretrace.domain.model import Lot, Participant, Tolerance
+from raretrace.domain.keys import ParticipantKey
+from raretrace.domain.model import Lot, Tolerance
 from raretrace.domain.registry import Registry
 from raretrace.domain.rules import apply
 from raretrace.ledger.batch import BatchState
 from raretrace.ledger.cache import LotCache
-from raretrace.store import schema
-from raretrace.store.bulk import executemany
+from raretrace.ledger.settings import LedgerSettings
+from raretrace.ledger.signatures import Checked, SignatureChecker, as_error, check_one
+from raretrace.ledger.transparency import LedgerLog
+from raretrace.ledger.writes import write_batch
 from raretrace.store.engine import WRITE_OPTION
-from raretrace.store.rows import facility_to_json, lot_to_row, provenance_to_json
 from raretrace.store.store import Store
 
 DEFAULT_BATCH = 2000
+REGISTRY_ACTOR = "registry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +67,21 @@ class IngestReport:
     rejected: int = 0
     discrepancies: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    #: The signed checkpoint after the last committed batch (None if nothing was accepted).
+    checkpoint: str | None = None
+
+    def add(self, other: IngestReport) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.discrepancies += other.discrepancies
+        self.rejections.extend(other.rejections)
+        self.checkpoint = other.checkpoint or self.checkpoint
 
 
-Source = Iterable[tuple[int, str | dict[str, Any]]]
+Item = str | dict[str, Any]
+Source = Iterable[tuple[int, Item]]
+Keys = Mapping[str, tuple[ParticipantKey, ...]]
 
 
 def _referenced_lots(event: LedgerEvent) -> list[str]:
@@ -77,7 +93,7 @@ def _referenced_lots(event: LedgerEvent) -> list[str]:
     return [o.lot for o in outputs]
 
 
-def _decode(item: str | dict[str, Any]) -> dict[str, Any]:
+def _decode(item: Item) -> dict[str, Any]:
     if isinstance(item, dict):
         return item
     try:
@@ -91,19 +107,55 @@ def _decode(item: str | dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """An input that parsed, with the workers' leaf and signature verdict for it."""
+
+    line: int
+    event: LedgerEvent
+    item: Item
+    leaf: str | None
+    verdict: tuple[str, str, str] | None
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A chunk of input whose signatures are being checked against a registry version."""
+
+    chunk: list[tuple[int, Item]]
+    verdicts: Future[list[Checked]]
+    keys_version: int
+
+
 class Ledger:
     """The append path over one store. Not thread-safe: one Ledger writes at a time."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, checker: SignatureChecker | None = None) -> None:
         store.require_ready()
         self.store = store
-        self.tolerance: Tolerance = store.tolerance()
+        self.settings = LedgerSettings.from_meta(store.meta())
+        self.tolerance: Tolerance = self.settings.tolerance
+        self.log = LedgerLog(self.settings.log)
         self._registry: Registry = store.registry()
         self._cache = LotCache()
+        self._checker = checker or SignatureChecker()
+        self._keys_version = 0
 
     @property
     def registry(self) -> Registry:
         return self._registry
+
+    def close(self) -> None:
+        """Stop the signature workers and release database connections."""
+        self._checker.close()
+        self.store.close()
+
+    def keys(self, registry: Registry | None = None) -> dict[str, tuple[ParticipantKey, ...]]:
+        """Who may sign: each participant's keys, and the registry authority's."""
+        reg = registry or self._registry
+        keys = {p.id: p.keys for p in reg.participants.values()}
+        keys[REGISTRY_ACTOR] = self.settings.registry_keys
+        return keys
 
     def append(self, event: dict[str, Any]) -> IngestReport:
         """Apply one event (a batch of one); raises the rejection instead of reporting it."""
@@ -121,26 +173,47 @@ class Ledger:
     ) -> IngestReport:
         """Apply a stream of (line number, JSON text or object), a transaction per batch."""
         report = IngestReport()
+        pending: _Pending | None = None
         with _young_garbage_only():
             for chunk in _chunks(source, batch_size):
-                self._ingest_batch(chunk, report)
-                gc.collect(1)
+                ahead = self._submit(chunk)  # checked by workers while ``pending`` is applied
+                if pending is not None:
+                    self._ingest_batch(pending, report)
+                    if on_batch is not None:
+                        on_batch(report)
+                pending = ahead
+            if pending is not None:
+                self._ingest_batch(pending, report)
                 if on_batch is not None:
                     on_batch(report)
         return report
 
-    def _ingest_batch(
-        self, chunk: list[tuple[int, str | dict[str, Any]]], report: IngestReport
-    ) -> None:
-        events: list[tuple[int, LedgerEvent, str]] = []
-        for line, item in chunk:
+    def _submit(self, chunk: list[tuple[int, Item]]) -> _Pending:
+        items = [item for _, item in chunk]
+        future = self._checker.submit(items, self.keys(), self.settings.require_signatures)
+        return _Pending(chunk, future, self._keys_version)
+
+    def _ingest_batch(self, pending: _Pending, report: IngestReport) -> None:
+        batch = IngestReport()
+        stale = pending.keys_version != self._keys_version  # keys changed since submitted
+        events: list[_Parsed] = []
+        for (line, item), (leaf, verdict) in zip(
+            pending.chunk, pending.verdicts.result(), strict=True
+        ):
             try:
-                raw = _decode(item)
-                events.append((line, parse_event(raw), stored_body(raw, item)))
+                event = parse_event(_decode(item))
             except ValidationError as exc:
-                report.rejected += 1
-                report.rejections.append(Rejection(line, _event_id(item), exc))
-        lot_ids = {lot for _, ev, _ in events for lot in _referenced_lots(ev)}
+                batch.rejected += 1
+                batch.rejections.append(Rejection(line, _event_id(item), exc))
+                continue
+            events.append(_Parsed(line, event, item, None if stale else leaf, verdict))
+        self._commit_batch(events, batch)
+        report.add(batch)
+        report.rejections.sort(key=lambda r: r.line)
+        gc.collect(1)
+
+    def _commit_batch(self, events: list[_Parsed], batch: IngestReport) -> None:
+        lot_ids = {lot for p in events for lot in _referenced_lots(p.event)}
         registry_before = self._registry
         try:
             with self.store.engine.connect() as conn, _writing(conn).begin():
@@ -153,25 +226,26 @@ class Ledger:
                     stored=self._read_lots(conn, size, lot_ids),
                     next_seq=size,
                 )
-                state.bodies.update(self.store.event_bodies(conn, (ev.id for _, ev, _ in events)))
-                batch_report = IngestReport()
-                for line, event, body in events:
-                    self._apply_one(state, line, event, body, batch_report)
-                written = _write(conn, state, self._cache)
+                state.bodies.update(self.store.event_bodies(conn, (p.event.id for p in events)))
+                for parsed in events:
+                    self._apply_one(state, parsed, batch)
+                written = write_batch(conn, state, self._cache)
+                if state.events:
+                    leaves = [row["body"].encode("utf-8") for row in state.events]
+                    batch.checkpoint = self.log.append(conn, start=size, leaves=leaves)
         except BaseException:
             self._registry = registry_before
             self._cache.clear()
+            self.log.forget_position()
             raise
+        if batch.checkpoint is not None:
+            self.log.publish(batch.checkpoint)
         for lot, provenance_json in written:
             self._cache.put(lot, provenance_json)
         self._cache.size = state.next_seq
+        if state.keys_changed:
+            self._keys_version += 1
         self._registry = state.registry
-        report.accepted += batch_report.accepted
-        report.duplicates += batch_report.duplicates
-        report.rejected += batch_report.rejected
-        report.discrepancies += batch_report.discrepancies
-        report.rejections.extend(batch_report.rejections)
-        report.rejections.sort(key=lambda r: r.line)
 
     def _read_lots(self, conn: Connection, size: int, ids: set[str]) -> dict[str, Lot]:
         """Lots by id, from the cache where it is still valid, else from the database."""
@@ -184,18 +258,21 @@ class Ledger:
                 found[lot_id] = lot
         return found
 
-    def _apply_one(
-        self,
-        state: BatchState,
-        line: int,
-        event: LedgerEvent,
-        body: str,
-        report: IngestReport,
-    ) -> None:
+    def _apply_one(self, state: BatchState, parsed: _Parsed, report: IngestReport) -> None:
+        event, leaf, verdict = parsed.event, parsed.leaf, parsed.verdict
         try:
+            if leaf is None or state.keys_changed:
+                # Keys changed since the workers checked this event: check it again here.
+                leaf, verdict = check_one(
+                    parsed.item, self.keys(state.registry), self.settings.require_signatures
+                )
+            if verdict is not None:
+                raise as_error(verdict)
+            if leaf is None:  # pragma: no cover - parse_event accepted it, so it is JSON
+                raise ValidationError("format", f"event {event.id!r}", "has no JSON form")
             known = state.bodies.get(event.id)
             if known is not None:
-                if not same_event(known, body):
+                if known != leaf:
                     raise ValidationError(
                         "duplicate-event-id",
                         f"event {event.id!r}",
@@ -207,15 +284,10 @@ class Ledger:
             effects = apply(state, event, state.next_seq, self.tolerance)
         except ValidationError as exc:
             report.rejected += 1
-            report.rejections.append(Rejection(line, event.id, exc))
+            report.rejections.append(Rejection(parsed.line, event.id, exc))
             return
-        row = {
-            "id": event.id,
-            "type": event.type,
-            "time": event.time,
-            "actor": event.actor,
-            "body": body,
-        }
+        row = {"id": event.id, "type": event.type, "time": event.time, "actor": event.actor}
+        row["body"] = leaf
         state.commit(row, effects)
         report.accepted += 1
         if effects.discrepancy is not None:
@@ -236,28 +308,15 @@ def _writing(conn: Connection) -> Connection:
     return conn.execution_options(**{WRITE_OPTION: True})
 
 
-def stored_body(raw: dict[str, Any], item: str | dict[str, Any]) -> str:
-    """The stored form of an event: the JSON text as received, or compact JSON for objects.
-
-    Keeping the submitted text costs nothing and keeps exactly what the participant sent.
-    Re-sends are compared after canonicalisation (``same_event``), so key order and spacing
-    do not matter.
-    """
-    if isinstance(item, str):
-        return item.strip()
-    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
-
-
-def same_event(a: str, b: str) -> bool:
-    """Whether two stored bodies are the same event (RFC 8785 canonical forms equal)."""
-    return a == b or canonical_json(json.loads(a)) == canonical_json(json.loads(b))
-
-
-def _event_id(item: str | dict[str, Any]) -> str | None:
+def _event_id(item: Item) -> str | None:
     if isinstance(item, dict):
         value = item.get("id")
         return value if isinstance(value, str) else None
-    return None
+    try:
+        value = json.loads(item).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _copy_registry(reg: Registry) -> Registry:
@@ -282,8 +341,8 @@ def _young_garbage_only() -> Iterator[None]:
             gc.enable()
 
 
-def _chunks(source: Source, size: int) -> Iterator[list[tuple[int, str | dict[str, Any]]]]:
-    chunk: list[tuple[int, str | dict[str, Any]]] = []
+def _chunks(source: Source, size: int) -> Iterator[list[tuple[int, Item]]]:
+    chunk: list[tuple[int, Item]] = []
     for item in source:
         chunk.append(item)
         if len(chunk) >= size:
@@ -291,91 +350,3 @@ def _chunks(source: Source, size: int) -> Iterator[list[tuple[int, str | dict[st
             chunk = []
     if chunk:
         yield chunk
-
-
-_LOT_COLUMNS = [c.name for c in schema.lots.columns if c.name != "id"]
-_LOT_UPDATE = (
-    update(schema.lots)
-    .where(schema.lots.c.id == bindparam("b_id"))
-    .values({name: bindparam(name) for name in _LOT_COLUMNS})
-)
-# Most updates (shipments, partial consumption, adjustments) leave provenance as it was;
-# not rewriting it saves most of the bytes written.
-_LOT_UPDATE_KEEP_PROVENANCE = (
-    update(schema.lots)
-    .where(schema.lots.c.id == bindparam("b_id"))
-    .values({name: bindparam(name) for name in _LOT_COLUMNS if name != "provenance"})
-)
-_INSERTS = {
-    t.name: insert(t).values({c.name: bindparam(c.name) for c in t.columns})
-    for t in (schema.events, schema.lots, schema.lot_events, schema.discrepancies)
-}
-
-
-def _write(conn: Connection, state: BatchState, cache: LotCache) -> list[tuple[Lot, str]]:
-    """Write one batch's accepted events and their effects (inside the caller's transaction).
-
-    Returns each written lot with its stored provenance JSON, for the cache once committed.
-    """
-    if not state.events:
-        return []
-    executemany(conn, _INSERTS["events"], state.events)
-    _write_records(conn, state)
-    new_rows: list[dict[str, Any]] = []
-    full_updates: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    shared: dict[int, str] = {}  # outputs of one transform share a Provenance object
-    written = []
-    for lot in state.changed.values():
-        kept = cache.stored_provenance(lot) if lot.id in state.stored else None
-        text = kept or shared.get(id(lot.provenance)) or provenance_to_json(lot.provenance)
-        shared[id(lot.provenance)] = text
-        row = lot_to_row(lot, text)
-        written.append((lot, text))
-        if lot.id not in state.stored:
-            new_rows.append(row)
-            continue
-        row["b_id"] = row.pop("id")
-        (updates if kept else full_updates).append(row)
-    executemany(conn, _INSERTS["lots"], new_rows)
-    executemany(conn, _LOT_UPDATE, full_updates)
-    executemany(conn, _LOT_UPDATE_KEEP_PROVENANCE, updates)
-    executemany(conn, _INSERTS["lot_events"], state.links)
-    executemany(
-        conn,
-        _INSERTS["discrepancies"],
-        [
-            {
-                "seq": seq,
-                "lot": d.lot,
-                "origin": d.origin,
-                "destination": d.destination,
-                "shipped_kg": d.shipped_kg,
-                "received_kg": d.received_kg,
-                "ship_seq": d.ship_seq,
-                "time": d.time,
-            }
-            for seq, d in state.discrepancies
-        ],
-    )
-    return written
-
-
-def _write_records(conn: Connection, state: BatchState) -> None:
-    for seq, record in state.records:
-        if isinstance(record, Participant):
-            table = schema.participants
-            values: dict[str, Any] = {"name": record.name, "country": record.country, "seq": seq}
-        else:
-            table = schema.facilities
-            values = {
-                "name": record.name,
-                "operator": record.operator,
-                "country": record.country,
-                "stage": record.stage,
-                "seq": seq,
-                "body": json.dumps(facility_to_json(record), separators=(",", ":")),
-            }
-        done = conn.execute(update(table).where(table.c.id == record.id).values(values))
-        if done.rowcount == 0:
-            conn.execute(insert(table).values(id=record.id, **values))

@@ -28,6 +28,8 @@ class BatchState:
     discrepancies: list[tuple[int, Discrepancy]] = field(default_factory=list)
     records: list[tuple[int, Participant | Facility]] = field(default_factory=list)
     bodies: dict[str, str] = field(default_factory=dict)
+    #: Whether a participant record (and so possibly its keys) changed in this batch.
+    keys_changed: bool = False
 
     def lot(self, lot_id: str) -> Lot | None:
         found = self.changed.get(lot_id)
@@ -50,5 +52,6 @@ class BatchState:
             self.discrepancies.append((seq, effects.discrepancy))
         if effects.record is not None:
             self.registry.add(effects.record)
+            self.keys_changed = self.keys_changed or isinstance(effects.record, Participant)
             self.records.append((seq, effects.record))
         return seq

@@ -17,7 +17,7 @@ from raretrace.domain.model import Lot
 class LotCache:
     """An LRU map of lot id → (lot, the provenance JSON stored for it in the database)."""
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    def __init__(self, capacity: int = 25_000) -> None:
         self.capacity = capacity
         self._lots: OrderedDict[str, tuple[Lot, str]] = OrderedDict()
         #: Ledger size (events) the cached state corresponds to; None: trust nothing.

@@ -12,38 +12,93 @@ from typing import Any
 from raretrace.domain.canonical import canonical_json
 from raretrace.domain.elements import oxide_equivalent, total_reo
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError
-from raretrace.domain.model import Lot, Tolerance, display_time
+from raretrace.domain.keys import parse_key, sign_event
+from raretrace.domain.model import Lot, Tolerance, display_time, normalize_time
 from raretrace.domain.registry import Registry, parse_registry
-from raretrace.ledger.append import IngestReport, Ledger
+from raretrace.ledger.append import REGISTRY_ACTOR, IngestReport, Ledger
+from raretrace.ledger.keyfiles import KeyFile, new_key, read_key_file, write_key_file
+from raretrace.ledger.settings import LedgerSettings
+from raretrace.ledger.transparency import LogSettings, create_log
 from raretrace.store import schema
 from raretrace.store.rows import facility_to_json, participant_to_json
 from raretrace.store.store import Store
 
-REGISTRY_ACTOR = "registry"
+REGISTRY_KEY_FILE = "registry.key"
 
 
-def init_ledger(db: str, *, tolerance: Tolerance | None = None) -> Store:
-    """Create (or upgrade) the ledger in ``db``; the tolerance is fixed at creation."""
+def default_log_dir(db: str) -> Path:
+    """Where the log lives unless ``--log-dir`` says otherwise: beside a SQLite file."""
+    if "://" in db:
+        return Path("raretrace-log").resolve()
+    path = Path(db).expanduser().resolve()
+    return path.with_name(path.stem + "-log")
+
+
+def init_ledger(
+    db: str,
+    *,
+    tolerance: Tolerance | None = None,
+    require_signatures: bool = True,
+    log_dir: Path | None = None,
+    log_origin: str | None = None,
+) -> Store:
+    """Create (or upgrade) the ledger in ``db``.
+
+    A new ledger gets its settings for good: tolerance, signature policy, and a Merkle log
+    (tiles directory, log signing key, origin line) with a registry authority key beside it.
+    Settings of an existing ledger cannot change; asking for different ones is an error.
+    """
     store = Store.open(db)
     store.upgrade()
     with store.engine.begin() as conn:
         existing = store.meta(conn)
-        if "tolerance_relative" not in existing:
-            tol = tolerance or Tolerance()
+        if "log_dir" not in existing:
+            settings = _new_settings(db, tolerance, require_signatures, log_dir, log_origin)
+            rows = {**settings.to_meta(), "created": datetime.now(UTC).isoformat()}
             conn.execute(
-                schema.meta.insert(),
-                [
-                    {"key": "tolerance_relative", "value": repr(tol.relative)},
-                    {"key": "tolerance_absolute_kg", "value": repr(tol.absolute_kg)},
-                    {"key": "created", "value": datetime.now(UTC).isoformat()},
-                ],
-            )
-        elif tolerance is not None and store.tolerance() != tolerance:
-            raise ConfigError(
-                f"this ledger was created with tolerance {store.tolerance()}; it cannot change,"
-                " because audits replay every event under the tolerance it was accepted with"
-            )
+                schema.meta.insert(), [{"key": k, "value": v} for k, v in rows.items()
+                                       if k not in existing]
+            )  # fmt: skip
+        else:
+            _check_unchanged(LedgerSettings.from_meta(existing), tolerance, log_dir, log_origin)
     return store
+
+
+def _new_settings(
+    db: str, tolerance: Tolerance | None, require_signatures: bool, log_dir: Path | None,
+    log_origin: str | None,
+) -> LedgerSettings:  # fmt: skip
+    directory = (log_dir or default_log_dir(db)).resolve()
+    log = LogSettings(directory, log_origin or f"raretrace.local/{directory.name}")
+    create_log(log)
+    authority = new_key(REGISTRY_ACTOR)
+    key_path = directory / REGISTRY_KEY_FILE
+    if key_path.exists():
+        authority = read_key_file(key_path)
+    else:
+        write_key_file(key_path, authority)
+    entry = parse_key(authority.registry_entry("0001-01-01T00:00:00Z"), "registry")
+    return LedgerSettings(
+        tolerance=tolerance or Tolerance(),
+        require_signatures=require_signatures,
+        log=log,
+        registry_keys=(entry,),
+    )
+
+
+def _check_unchanged(
+    settings: LedgerSettings, tolerance: Tolerance | None, log_dir: Path | None,
+    log_origin: str | None,
+) -> None:  # fmt: skip
+    if tolerance is not None and settings.tolerance != tolerance:
+        raise ConfigError(
+            f"this ledger was created with tolerance {settings.tolerance}; it cannot change,"
+            " because audits replay every event under the tolerance it was accepted with"
+        )
+    if log_dir is not None and log_dir.resolve() != settings.log.directory:
+        raise ConfigError(f"this ledger's log is in {settings.log.directory}; it cannot move")
+    if log_origin is not None and log_origin != settings.log.origin:
+        raise ConfigError(f"this ledger's log origin is {settings.log.origin!r}; it cannot change")
 
 
 def open_ledger(db: str) -> Ledger:
@@ -51,12 +106,57 @@ def open_ledger(db: str) -> Ledger:
     return Ledger(Store.open(db))
 
 
+def keygen(
+    participant: str, path: Path, *, kid: str | None = None, valid_from: str | None = None
+) -> dict[str, Any]:
+    """Write a new key file for ``participant``; returns its registry ``keys`` entry."""
+    when = valid_from or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    normalize_time(when, "--valid-from")
+    key = new_key(participant, kid=kid)
+    write_key_file(path, key)
+    return key.registry_entry(when)
+
+
+def load_signing_keys(paths: list[Path]) -> dict[str, KeyFile]:
+    """Key files by participant; two keys for one participant is an error."""
+    keys: dict[str, KeyFile] = {}
+    for path in paths:
+        key = read_key_file(path)
+        if key.participant in keys:
+            raise ConfigError(f"two key files for {key.participant!r}; give one per participant")
+        keys[key.participant] = key
+    return keys
+
+
+def sign_line(line: str, keys: dict[str, KeyFile]) -> str:
+    """One event (JSON text) signed with its actor's key, as one line of JSON."""
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValidationError("format", "line", f"not valid JSON ({exc.msg})") from None
+    if not isinstance(event, dict):
+        raise ValidationError("format", "line", "each line must hold one JSON object")
+    actor = event.get("actor")
+    key = keys.get(actor) if isinstance(actor, str) else None
+    if key is None:
+        raise ConfigError(
+            f"no key for actor {actor!r} of event {event.get('id')!r}; pass its key file with --key"
+        )
+    return json.dumps(sign_event(event, key.private_key, key.kid), ensure_ascii=False)
+
+
+def registry_signer(ledger: Ledger) -> KeyFile:
+    """The registry authority's key (kept in the log directory by ``raretrace init``)."""
+    return read_key_file(ledger.settings.log.directory / REGISTRY_KEY_FILE)
+
+
 def registry_events(
-    doc: object, known: Registry, *, now: datetime | None = None
+    doc: object, known: Registry, *, signer: KeyFile | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Registry events for the new or changed records of a registry document.
 
-    Unchanged records give no event, so loading the same file twice changes nothing.
+    Unchanged records give no event, so loading the same file twice changes nothing. With a
+    ``signer`` (the registry authority's key) each event is signed.
     """
     participants, facilities = parse_registry(doc, known)
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -71,15 +171,14 @@ def registry_events(
         if current is not None and _record_json(kind, current) == record:
             continue
         digest = hashlib.sha256(canonical_json(record)).hexdigest()[:16]
-        out.append(
-            {
-                "id": f"registry:{kind}:{record['id']}:{digest}:{stamp}",
-                "type": kind,
-                "time": stamp,
-                "actor": REGISTRY_ACTOR,
-                kind: record,
-            }
-        )
+        event = {
+            "id": f"registry:{kind}:{record['id']}:{digest}:{stamp}",
+            "type": kind,
+            "time": stamp,
+            "actor": REGISTRY_ACTOR,
+            kind: record,
+        }
+        out.append(sign_event(event, signer.private_key, signer.kid) if signer else event)
     return out
 
 
@@ -90,7 +189,7 @@ def _record_json(kind: str, record: Any) -> dict[str, Any]:
 def load_registry(ledger: Ledger, path: Path) -> IngestReport:
     """Load a registry JSON file; raises ValidationError naming the first bad record."""
     doc = read_json(path)
-    events = registry_events(doc, ledger.registry)
+    events = registry_events(doc, ledger.registry, signer=registry_signer(ledger))
     report = ledger.ingest(enumerate(events, start=1))
     if report.rejections:
         raise report.rejections[0].error

@@ -534,3 +534,8 @@ def _discard_beyond(root: Path, size: int) -> None:
             full.unlink(missing_ok=True)
             _remove_partials(full)
             index += 1
+
+
+def tiles_on_disk(directory: Path | str) -> int:
+    """How many leaves the tiles in ``directory`` hold completely (0 for an empty directory)."""
+    return _discover_size(Path(directory))

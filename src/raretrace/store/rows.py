@@ -75,4 +75,8 @@ def facility_to_json(f: Facility) -> dict[str, Any]:
 
 
 def participant_to_json(p: Participant) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "country": p.country}
+    """A participant in the registry file's shape (``keys`` only when it has any)."""
+    doc: dict[str, Any] = {"id": p.id, "name": p.name, "country": p.country}
+    if p.keys:
+        doc["keys"] = [k.to_json() for k in p.keys]
+    return doc

@@ -47,6 +47,8 @@ participants = Table(
     Column("name", Text, nullable=False),
     Column("country", String(2), nullable=False),
     Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
+    #: The participant record as registered (JSON, with its keys); added in 0002.
+    Column("body", Text),
 )
 
 #: ``body`` holds the facility record as registered (JSON); the columns are for queries.
@@ -106,5 +108,16 @@ discrepancies = Table(
     Column("shipped_kg", Float, nullable=False),
     Column("received_kg", Float, nullable=False),
     Column("ship_seq", BigInteger, nullable=False),
+    Column("time", String(32), nullable=False),
+)
+
+#: Signed checkpoints of the Merkle log (C2SP tlog-checkpoint notes), one per committed batch;
+#: witnesses' cosignatures are added to ``note`` as they arrive.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("note", Text, nullable=False),
     Column("time", String(32), nullable=False),
 )

@@ -115,7 +115,8 @@ class Store:
                 return self.registry(c)
         reg = Registry()
         for row in conn.execute(select(schema.participants)):
-            reg.add(parse_participant({"id": row.id, "name": row.name, "country": row.country}))
+            doc = json.loads(row.body) if row.body else {"id": row.id, "name": row.name}
+            reg.add(parse_participant({**doc, "country": row.country}))
         for row in conn.execute(select(schema.facilities.c.body)):
             reg.add(parse_facility(json.loads(row.body), reg.participants))
         return reg

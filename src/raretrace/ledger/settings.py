@@ -1,0 +1,50 @@
+"""A ledger's settings, fixed at ``raretrace init`` and kept in its ``meta`` table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from raretrace.domain.errors import ConfigError
+from raretrace.domain.keys import ParticipantKey, parse_keys
+from raretrace.domain.model import Tolerance
+from raretrace.ledger.transparency import LogSettings
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSettings:
+    """Tolerance, signature policy, the log, and the registry authority's keys."""
+
+    tolerance: Tolerance
+    require_signatures: bool
+    log: LogSettings
+    registry_keys: tuple[ParticipantKey, ...]
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, str]) -> LedgerSettings:
+        try:
+            return cls(
+                tolerance=Tolerance(
+                    relative=float(meta["tolerance_relative"]),
+                    absolute_kg=float(meta["tolerance_absolute_kg"]),
+                ),
+                require_signatures=meta["signatures"] == "required",
+                log=LogSettings(Path(meta["log_dir"]), meta["log_origin"]),
+                registry_keys=parse_keys(json.loads(meta["registry_keys"]), "registry"),
+            )
+        except KeyError as exc:
+            raise ConfigError(
+                f"the ledger's settings lack {exc.args[0]!r}; run `raretrace init` to complete them"
+            ) from None
+
+    def to_meta(self) -> dict[str, str]:
+        return {
+            "tolerance_relative": repr(self.tolerance.relative),
+            "tolerance_absolute_kg": repr(self.tolerance.absolute_kg),
+            "signatures": "required" if self.require_signatures else "optional",
+            "log_dir": str(self.log.directory),
+            "log_origin": self.log.origin,
+            "registry_keys": json.dumps([k.to_json() for k in self.registry_keys]),
+        }

@@ -1,0 +1,127 @@
+"""The ledger's Merkle log: tiles on disk, the log's signing key, signed checkpoints.
+
+Every accepted event is a leaf (its RFC 8785 canonical JSON). Within each batch's database
+transaction, the batch's leaves are appended to the C2SP tlog-tiles directory and a
+checkpoint for the new size is signed and stored; the checkpoint file that the public reads
+(``<log dir>/checkpoint``) is replaced only after the transaction commits, so no signed
+checkpoint is ever published for events that were not durably accepted. If tiles run ahead
+of the database (a crash between tile write and commit), they are rolled back to the
+database's size when the log is next opened; if they lag, they are rebuilt from the events.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, func, insert, select
+
+from raretrace.domain.errors import ConfigError
+from raretrace.log.checkpoint import Checkpoint, sign_checkpoint
+from raretrace.log.note import Ed25519Signer, generate_key
+from raretrace.log.tiles import TileReader, TileWriter, tiles_on_disk
+from raretrace.store import schema
+
+KEY_FILE = "log.key"
+VKEY_FILE = "log.vkey"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Where the log lives and what it is called (fixed at ``raretrace init``)."""
+
+    directory: Path
+    origin: str
+
+
+def create_log(settings: LogSettings) -> str:
+    """Make the log directory and its signing key; returns the verifier key (vkey)."""
+    settings.directory.mkdir(parents=True, exist_ok=True)
+    key_path = settings.directory / KEY_FILE
+    if key_path.exists():
+        return (settings.directory / VKEY_FILE).read_text().strip()
+    skey, vkey = generate_key(settings.origin)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(skey + "\n")
+    (settings.directory / VKEY_FILE).write_text(vkey + "\n")
+    return vkey
+
+
+class LedgerLog:
+    """Appends leaves and signs checkpoints; one writer at a time (under the writer lock)."""
+
+    def __init__(self, settings: LogSettings) -> None:
+        self.settings = settings
+        try:
+            skey = (settings.directory / KEY_FILE).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the log key {settings.directory / KEY_FILE}: {exc.strerror};"
+                " the log directory must be the one `raretrace init` created"
+            ) from None
+        self._signer = Ed25519Signer.from_skey(skey)
+        self._tiles: TileWriter | None = None
+
+    @property
+    def vkey(self) -> str:
+        return self._signer.verifier().vkey
+
+    def _writer_at(self, conn: Connection, size: int) -> TileWriter:
+        """A tile writer positioned exactly at ``size`` leaves (the database's size)."""
+        tiles = self._tiles
+        if tiles is None or tiles.size != size:
+            on_disk = tiles_on_disk(self.settings.directory)
+            tiles = TileWriter(self.settings.directory, size=min(size, on_disk))
+            if tiles.size < size:
+                tiles.append(_stored_leaves(conn, tiles.size, size))
+            self._tiles = tiles
+        return tiles
+
+    def append(self, conn: Connection, *, start: int, leaves: list[bytes]) -> str:
+        """Append a batch's leaves (log positions ``start``…) and store a signed checkpoint."""
+        tiles = self._writer_at(conn, start)
+        tiles.append(leaves)
+        root = tiles.flush()
+        note = sign_checkpoint(Checkpoint(self.settings.origin, tiles.size, root), self._signer)
+        conn.execute(
+            insert(schema.checkpoints).values(
+                size=tiles.size, root=root.hex(), note=note,
+                time=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        )  # fmt: skip
+        return note
+
+    def forget_position(self) -> None:
+        """After a failed transaction: re-derive the tile position from disk next time."""
+        self._tiles = None
+
+    def publish(self, note: str) -> None:
+        """Make ``note`` the public ``checkpoint`` file (after its batch committed)."""
+        tiles = self._tiles or TileWriter(self.settings.directory)
+        tiles.publish_checkpoint(note)
+
+    def reader(self, size: int) -> TileReader:
+        return TileReader(self.settings.directory, size)
+
+
+def _stored_leaves(conn: Connection, start: int, end: int) -> list[bytes]:
+    query = (
+        select(schema.events.c.body)
+        .where(schema.events.c.seq >= start, schema.events.c.seq < end)
+        .order_by(schema.events.c.seq)
+    )
+    return [body.encode("utf-8") for (body,) in conn.execute(query)]
+
+
+def latest_checkpoint(conn: Connection) -> str | None:
+    """The newest stored checkpoint note (with any cosignatures), or None for an empty log."""
+    size = conn.execute(select(func.max(schema.checkpoints.c.size))).scalar()
+    if size is None:
+        return None
+    note: str = conn.execute(
+        select(schema.checkpoints.c.note).where(schema.checkpoints.c.size == size)
+    ).scalar_one()
+    return note
