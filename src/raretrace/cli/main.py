@@ -354,7 +354,8 @@ def discrepancies(
 
 def main() -> None:
     """Console-script entry point: run the app and turn expected errors into one line."""
-    from raretrace.cli import demo  # noqa: F401  (registers the demo command)
+    # Importing these modules registers their commands on ``app``.
+    from raretrace.cli import auditcmd, bundlecmd, demo, logcmd  # noqa: F401
 
     try:
         code = app(standalone_mode=False)

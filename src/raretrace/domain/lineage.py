@@ -1,0 +1,172 @@
+"""Re-deriving a lot from its event graph alone, for audits and offline verification.
+
+The append path materializes each lot's state and provenance as events arrive. This module
+ignores all of that: it walks back from a lot through the events that created it,
+recursively, replaying each ancestor's own events (receipts, partial consumptions,
+adjustments) up to the moment it was used, with the registry as it stood then. The walk
+reads events through an ``EventSource``: the database for ``raretrace audit``, a bundle's
+contents for ``raretrace verify``. If the answer differs from the stored one, something
+wrote outside the append path, or the append path has a bug.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from raretrace.domain.errors import NotFound, VerificationError
+from raretrace.domain.model import ACTIVE, IN_TRANSIT, Facility, Lot, Provenance, Tolerance
+from raretrace.domain.provenance import at_source, merge_paths, mix, restrict, step_at
+from raretrace.domain.rules import consume, scaled
+
+_PROCESS_STAGE = {"separation", "reduction", "alloying", "magnet", "recycling"}
+
+
+class EventSource(Protocol):
+    """Where the walk reads events and registry records from."""
+
+    def events_of(self, lot_id: str) -> list[tuple[int, str, Mapping[str, Any]]]:
+        """(sequence number, role, event body) of every event touching the lot, in order."""
+        ...
+
+    def facility(self, facility_id: str, before: int) -> Facility:
+        """The facility's record as registered before event number ``before``."""
+        ...
+
+
+def lot_roles(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(lot id, role) for each lot an event touches: created, consumed, shipped, received,
+    adjusted (the same links the append path stores in ``lot_events``)."""
+    kind = event.get("type")
+    if kind == "extract":
+        return [(o["lot"], "created") for o in event["outputs"]]
+    if kind == "transform":
+        return [(i["lot"], "consumed") for i in event["inputs"]] + [
+            (o["lot"], "created") for o in event["outputs"]
+        ]
+    role = {"ship": "shipped", "receive": "received", "adjust": "adjusted"}.get(str(kind))
+    return [(event["lot"], role)] if role else []
+
+
+def recompute_lot(source: EventSource, lot_id: str, tolerance: Tolerance) -> Lot:
+    """The lot's current state and provenance, derived from events only."""
+    memo: dict[tuple[str, int], Lot] = {}
+    return _state(source, memo, lot_id, math.inf, tolerance)
+
+
+def differences(materialized: Lot, recomputed: Lot, *, places: int = 9) -> list[str]:
+    """What differs between two states of one lot (empty when they agree)."""
+    diffs = []
+    for name in ("form", "status", "custodian", "facility", "destination"):
+        a, b = getattr(materialized, name), getattr(recomputed, name)
+        if a != b:
+            diffs.append(f"{name}: stored {a!r}, recomputed {b!r}")
+    if not math.isclose(materialized.mass_kg, recomputed.mass_kg, rel_tol=1e-9, abs_tol=1e-9):
+        diffs.append(f"mass_kg: stored {materialized.mass_kg!r}, recomputed {recomputed.mass_kg!r}")
+    diffs += _share_diffs("by_mine", materialized.provenance, recomputed.provenance, places)
+    diffs += _share_diffs("by_country", materialized.provenance, recomputed.provenance, places)
+    if materialized.provenance.path != recomputed.provenance.path:
+        diffs.append("path differs")
+    return diffs
+
+
+def _share_diffs(name: str, a: Provenance, b: Provenance, places: int) -> list[str]:
+    sa, sb = getattr(a, name), getattr(b, name)
+    out = []
+    for element in sorted(set(sa) | set(sb)):
+        x, y = sa.get(element, {}), sb.get(element, {})
+        for source in sorted(set(x) | set(y)):
+            if round(x.get(source, 0.0) - y.get(source, 0.0), places) != 0:
+                stored, again = x.get(source), y.get(source)
+                out.append(f"{name}[{element}][{source}]: stored {stored}, recomputed {again}")
+    return out
+
+
+def _state(
+    h: EventSource, memo: dict[tuple[str, int], Lot], lot_id: str, before: float, tol: Tolerance
+) -> Lot:
+    """The lot as it was just before event number ``before`` (math.inf: now)."""
+    key = (lot_id, int(before) if before != math.inf else -1)
+    if key in memo:
+        return memo[key]
+    events = h.events_of(lot_id)
+    if not events or events[0][1] != "created":
+        raise NotFound(f"lot {lot_id!r} has no creating event in the ledger")
+    seq, _, body = events[0]
+    lot = _created(h, memo, lot_id, seq, body, tol)
+    for seq, role, body in events[1:]:
+        if seq >= before:
+            break
+        lot = _replay(h, lot, seq, role, body, tol)
+    memo[key] = lot
+    return lot
+
+
+def _created(
+    h: EventSource,
+    memo: dict[tuple[str, int], Lot],
+    lot_id: str,
+    seq: int,
+    body: Mapping[str, Any],
+    tol: Tolerance,
+) -> Lot:
+    spec = next(o for o in body["outputs"] if o["lot"] == lot_id)
+    facility = h.facility(body["facility"], seq)
+    elements = {e: float(kg) for e, kg in spec["elements_kg"].items() if kg > 0}
+    if body["type"] == "extract":
+        recycled = spec["form"] == "scrap" and "recycling" in facility.stages
+        stage = "recycling" if recycled else "mine"
+        prov = at_source(facility, elements, recycled=recycled, stage=stage)
+    else:
+        contributions = []
+        for item in body["inputs"]:
+            parent = _state(h, memo, item["lot"], seq, tol)
+            _, taken, _ = consume(parent, float(item["mass_kg"]), tol)
+            contributions.append((taken, parent.provenance))
+        process = body["process"]
+        stage = process if process in _PROCESS_STAGE else facility.stage
+        by_mine, by_country = mix(contributions, elements)
+        path = merge_paths((p.path for _, p in contributions), step_at(facility, stage))
+        prov = Provenance(restrict(by_mine, elements), restrict(by_country, elements), path)
+    return Lot(
+        id=lot_id,
+        form=spec["form"],
+        mass_kg=float(spec["mass_kg"]),
+        elements_kg=elements,
+        custodian=body["actor"],
+        facility=facility.id,
+        status=ACTIVE,
+        time=body["time"],
+        created_seq=seq,
+        provenance=prov,
+    )
+
+
+def _replay(
+    h: EventSource, lot: Lot, seq: int, role: str, body: Mapping[str, Any], tol: Tolerance
+) -> Lot:
+    if role == "shipped":
+        out = lot.copy()
+        out.status, out.destination, out.consignee = IN_TRANSIT, body["to"], body["consignee"]
+        return out
+    if role == "received":
+        mass = body.get("mass_kg")
+        out = scaled(lot, lot.mass_kg if mass is None else float(mass))
+        facility = h.facility(body["facility"], seq)
+        out.status, out.facility, out.custodian = ACTIVE, facility.id, body["actor"]
+        out.destination = out.consignee = None
+        out.provenance = lot.provenance.with_step(step_at(facility))
+        return out
+    if role == "consumed":
+        spec = next(i for i in body["inputs"] if i["lot"] == lot.id)
+        after, _, _ = consume(lot, float(spec["mass_kg"]), tol)
+        return after
+    if role == "adjusted":
+        loss = -float(body["mass_kg"])
+        if loss >= lot.mass_kg - tol.of(lot.mass_kg):
+            out = lot.copy()
+            out.mass_kg, out.elements_kg, out.status = 0.0, {}, "written_off"
+            return out
+        return scaled(lot, lot.mass_kg - loss)
+    raise VerificationError(f"lot {lot.id!r}: unknown role {role!r} at event #{seq}")
