@@ -127,3 +127,29 @@ def canonical_json(value: Any) -> bytes:
         raise ValidationError(
             "format", "string", "contains a lone surrogate, which RFC 8785 §3.2.2.2 forbids"
         ) from None
+
+
+def canonical_with_and_without(value: dict[str, Any], member: str) -> tuple[bytes, bytes]:
+    """Canonical bytes of an object, and of the same object without one top-level member.
+
+    A signed event needs both: its leaf (with ``sig``) and what was signed (without). One
+    pass encodes each member once.
+    """
+    keys = list(value)
+    for k in keys:
+        if type(k) is not str:
+            raise ValidationError("format", "object key", f"{k!r} is not a string")
+    keys.sort(key=None if all(k.isascii() for k in keys) else _sort_key)
+    parts: list[tuple[str, str]] = []
+    for k in keys:
+        out: list[str] = [_encode_str(k), ":"]
+        _encode(value[k], out)
+        parts.append((k, "".join(out)))
+    full = "{" + ",".join(p for _, p in parts) + "}"
+    without = "{" + ",".join(p for k, p in parts if k != member) + "}"
+    try:
+        return full.encode("utf-8"), without.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "format", "string", "contains a lone surrogate, which RFC 8785 §3.2.2.2 forbids"
+        ) from None

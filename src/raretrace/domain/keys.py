@@ -109,11 +109,16 @@ def sign_event(event: Mapping[str, Any], key: Ed25519PrivateKey, kid: str) -> di
 
 
 def check_signature(
-    event: Mapping[str, Any], time: str, keys: Mapping[str, tuple[ParticipantKey, ...]]
+    event: Mapping[str, Any],
+    time: str,
+    keys: Mapping[str, tuple[ParticipantKey, ...]],
+    *,
+    message: bytes | None = None,
 ) -> None:
     """Raise ValidationError unless ``event`` is signed by a valid key of its actor.
 
-    ``time`` is the event's normalized time; ``keys`` maps participant ids to their keys.
+    ``time`` is the event's normalized time; ``keys`` maps participant ids to their keys;
+    ``message`` is ``signing_bytes(event)`` when the caller has already computed it.
     """
     event_id = event.get("id")
     subject = f"event {event_id!r}"
@@ -137,7 +142,9 @@ def check_signature(
         )  # fmt: skip
     value = _b64_signature(sig.get("value"), subject)
     try:
-        Ed25519PublicKey.from_public_bytes(key.public_key).verify(value, signing_bytes(event))
+        Ed25519PublicKey.from_public_bytes(key.public_key).verify(
+            value, message if message is not None else signing_bytes(event)
+        )
     except InvalidSignature:
         raise ValidationError(
             "signature-bad", subject,

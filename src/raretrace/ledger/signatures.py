@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from raretrace.domain.canonical import canonical_json
+from raretrace.domain.canonical import canonical_with_and_without
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.keys import ParticipantKey, check_signature
 from raretrace.domain.model import normalize_time
@@ -33,14 +33,15 @@ def check_one(item: str | Mapping[str, Any], keys: Keys, required: bool) -> Chec
         raw = json.loads(item) if isinstance(item, str) else item
         if not isinstance(raw, dict):
             return None, None
-        leaf = canonical_json(raw).decode("utf-8")
+        leaf_bytes, signed = canonical_with_and_without(raw, "sig")
+        leaf = leaf_bytes.decode("utf-8")
     except (ValueError, ValidationError):
         return None, None  # the parser reports the problem with its own rule
     if not required and "sig" not in raw:
         return leaf, None
     try:
         time = normalize_time(raw.get("time"), f"event {raw.get('id')!r}")
-        check_signature(raw, time, keys)
+        check_signature(raw, time, keys, message=signed)
     except ValidationError as exc:
         return leaf, (exc.rule, exc.subject, exc.detail)
     return leaf, None
