@@ -13,8 +13,8 @@ from alembic.runtime.migration import MigrationContext
 
 from ledger_support import new_ledger, snapshot
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError
-from raretrace.ledger import writes as writes_module
 from raretrace.ledger import service
+from raretrace.ledger import writes as writes_module
 from raretrace.ledger.recompute import differences, recompute_lot
 from raretrace.store import schema
 from raretrace.store.store import Store
