@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from raretrace.domain.canonical import canonical_with_and_without
@@ -59,7 +61,11 @@ def as_error(verdict: tuple[str, str, str]) -> ValidationError:
 
 
 class SignatureChecker:
-    """Checks batches in worker processes (one per core), or in-process when small."""
+    """Checks batches in worker processes (one per core), or in-process when small.
+
+    If the workers cannot run (a broken pool, a platform without process support), batches
+    are checked in-process: slower, never wrong.
+    """
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -70,24 +76,32 @@ class SignatureChecker:
     ) -> Future[list[Checked]]:
         """Start checking ``items``; the future's result lists one verdict per item."""
         if len(items) < POOL_MIN or self.workers < 2:
-            done: Future[list[Checked]] = Future()
-            done.set_result(check_many(items, keys, required))
-            return done
-        pool = self._ensure_pool()
-        step = -(-len(items) // self.workers)
-        parts = [
-            pool.submit(check_many, items[i : i + step], keys, required)
-            for i in range(0, len(items), step)
-        ]
-        return _Joined(parts)
+            return _done(check_many(items, keys, required))
+        try:
+            pool = self._ensure_pool()
+            step = -(-len(items) // self.workers)
+            parts = [
+                pool.submit(check_many, items[i : i + step], keys, required)
+                for i in range(0, len(items), step)
+            ]
+        except (BrokenProcessPool, OSError, RuntimeError):
+            self._give_up_pool()
+            return _done(check_many(items, keys, required))
+        return _Joined(parts, lambda: check_many(items, keys, required), self._give_up_pool)
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # forkserver: workers start from a clean process, not a copy of one holding
-            # database connections and threads.
-            context = multiprocessing.get_context("forkserver")
+            # fork where it is safe and cheap (Linux): workers need no re-import of __main__,
+            # so the ledger works from scripts, REPLs and notebooks alike. Workers only run
+            # check_many; they never touch the parent's database connections.
+            method = "fork" if sys.platform.startswith("linux") else "spawn"
+            context = multiprocessing.get_context(method)
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._pool
+
+    def _give_up_pool(self) -> None:
+        self.workers = 1
+        self.close()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -95,15 +109,32 @@ class SignatureChecker:
             self._pool = None
 
 
-class _Joined(Future[list[Checked]]):
-    """One future over the parts a batch was split into, in order."""
+def _done(result: list[Checked]) -> Future[list[Checked]]:
+    done: Future[list[Checked]] = Future()
+    done.set_result(result)
+    return done
 
-    def __init__(self, parts: list[Future[list[Checked]]]) -> None:
+
+class _Joined(Future[list[Checked]]):
+    """One future over the parts a batch was split into, in order, with a fallback."""
+
+    def __init__(
+        self,
+        parts: list[Future[list[Checked]]],
+        in_process: Callable[[], list[Checked]],
+        on_broken: Callable[[], None],
+    ) -> None:
         super().__init__()
         self._parts = parts
+        self._in_process = in_process
+        self._on_broken = on_broken
 
     def result(self, timeout: float | None = None) -> list[Checked]:
         out: list[Checked] = []
-        for part in self._parts:
-            out.extend(part.result(timeout))
+        try:
+            for part in self._parts:
+                out.extend(part.result(timeout))
+        except BrokenProcessPool:
+            self._on_broken()
+            return self._in_process()
         return out
