@@ -1,7 +1,155 @@
-"""``raretrace log, witness`` commands (to be written)."""
+"""``raretrace log`` (checkpoints, keys and proofs) and ``raretrace witness`` (cosigning)."""
 
 from __future__ import annotations
 
-from raretrace.cli.main import app
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from raretrace.cli.main import DbOption, _store, app, out
+from raretrace.ledger import logview
+from raretrace.log.witness import WitnessState
 
 __all__ = ["app"]
+
+log_app = typer.Typer(
+    help="The transparency log: signed checkpoints, the log key, inclusion and consistency proofs.",
+    no_args_is_help=True,
+)
+witness_app = typer.Typer(
+    help="Witness the log: keep a key, check consistency, cosign checkpoints.",
+    no_args_is_help=True,
+)
+app.add_typer(log_app, name="log")
+app.add_typer(witness_app, name="witness")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _raw(text: str) -> None:
+    """Write ``text`` byte for byte (notes are signed: no wrapping, no added newline)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(
+    db: DbOption = None,
+    size: Annotated[
+        int | None, typer.Option(help="A stored older checkpoint [default: latest].")
+    ] = None,
+) -> None:
+    """Print the signed checkpoint note exactly, cosignatures included."""
+    _raw(logview.checkpoint_note(_store(db), size=size))
+
+
+@log_app.command("vkey")
+def log_vkey(db: DbOption = None) -> None:
+    """Print the log's verifier key (C2SP signed-note vkey)."""
+    print(logview.log_vkey(_store(db)))
+
+
+@log_app.command("prove")
+def log_prove(
+    event_id: Annotated[str, typer.Argument(help="The event to prove.")],
+    db: DbOption = None,
+    size: Annotated[
+        int | None, typer.Option(help="Prove against this stored checkpoint [default: latest].")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Inclusion proof of an event in the log (RFC 9162 §2.1.3)."""
+    proof = logview.prove_event(_store(db), event_id, size=size)
+    if as_json:
+        print(json.dumps(proof.to_json(), indent=2))
+        return
+    out.print(
+        f"event {proof.event_id} is leaf {proof.leaf_index} of {proof.origin} "
+        f"at tree size {proof.tree_size}",
+        markup=False,
+    )
+    out.print(f"root       {_b64(proof.root)}", markup=False)
+    out.print(f"leaf       {len(proof.leaf)} bytes (the stored event body)", markup=False)
+    out.print(f"proof      {len(proof.proof)} hashes", markup=False)
+    for h in proof.proof:
+        out.print(f"  {_b64(h)}", markup=False)
+    out.print("checked against the checkpoint's root; --json for the full proof", markup=False)
+
+
+@log_app.command("consistency")
+def log_consistency(
+    old_size: Annotated[int, typer.Argument(help="The older tree size.")],
+    new_size: Annotated[
+        int | None, typer.Argument(help="The newer tree size [default: latest].")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Consistency proof between two tree sizes (RFC 9162 §2.1.4)."""
+    proof = logview.prove_consistency(_store(db), old_size=old_size, new_size=new_size)
+    if as_json:
+        print(json.dumps(proof.to_json(), indent=2))
+        return
+    out.print(
+        f"tree size {proof.old_size} (root {_b64(proof.old_root)}) is a prefix of tree size "
+        f"{proof.new_size} (root {_b64(proof.new_root)})",
+        markup=False,
+    )
+    out.print(f"proof      {len(proof.proof)} hashes", markup=False)
+    for h in proof.proof:
+        out.print(f"  {_b64(h)}", markup=False)
+
+
+@witness_app.command("keygen")
+def witness_keygen(
+    name: Annotated[str, typer.Option(help="The witness's name, e.g. witness.example.my")],
+    out_file: Annotated[Path, typer.Option("--out", help="Private key file to create (0600).")],
+) -> None:
+    """Make a witness cosigning key; prints its verifier key (give it to relying parties)."""
+    print(logview.witness_keygen(name, out_file))
+
+
+@witness_app.command("cosign")
+def witness_cosign(
+    key: Annotated[Path, typer.Option(help="The witness's private key file.")],
+    state: Annotated[Path, typer.Option(help="Directory where the witness keeps its state.")],
+    db: DbOption = None,
+    log_vkey: Annotated[
+        str | None, typer.Option(help="The log's verifier key, from its operator.")
+    ] = None,
+    log_vkey_file: Annotated[
+        Path | None, typer.Option(help="A file holding the log's verifier key.")
+    ] = None,
+) -> None:
+    """Check the latest checkpoint against the last one cosigned, and cosign it."""
+    log_key = logview.read_log_vkey(log_vkey, log_vkey_file)
+    signer = logview.read_witness_key(key)
+    report = logview.witness_cosign(
+        _store(db), signer=signer, state=WitnessState(state), log_key=log_key
+    )
+    if report.previous is None:
+        out.print(
+            f"first cosignature of {report.origin}: trusting size {report.size} on first use "
+            "(no earlier cosigned checkpoint to check consistency against)",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"consistent with cosigned size {report.previous.size} "
+            f"(root {_b64(report.previous.root_hash)})",
+            markup=False,
+        )
+    out.print(
+        f"cosigned {report.origin} size {report.size} root {_b64(report.root)} as "
+        f"{report.witness}; signed by {', '.join(report.signers)}"
+        f"{'' if report.published else ' (not the latest checkpoint: not republished)'}",
+        markup=False,
+    )
