@@ -78,7 +78,7 @@ def test_schema_enums_match_the_code() -> None:
     transform = next(b for b in EVENT_SCHEMA["oneOf"] if b["title"] == "transform")
     assert transform["properties"]["process"]["enum"] == list(PROCESSES)
     assert REGISTRY_SCHEMA["$defs"]["stage"]["enum"] == list(STAGES)
-    for name in ("participant", "facility", "country", "stage"):
+    for name in ("participant", "key", "facility", "country", "stage"):
         assert defs[name] == REGISTRY_SCHEMA["$defs"][name], name
 
 
