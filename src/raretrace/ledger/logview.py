@@ -30,6 +30,7 @@ from raretrace.log.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    tree_root,
     verify_consistency,
     verify_inclusion,
 )
@@ -110,6 +111,16 @@ def _parsed(note: str) -> Checkpoint:
     return parse_checkpoint(parse_note_unverified(note).text)
 
 
+def _latest_reader(directory: Path, conn: Connection) -> TileReader:
+    """Tiles of the latest checkpoint's tree, which serve every smaller tree too.
+
+    A tree of an older size is read through the newest tiles rather than its own: its
+    partial tiles were never written unless a batch ended there, and are deleted once the
+    tile fills (C2SP tlog-tiles allows both), but its complete subtrees are all in the newest.
+    """
+    return TileReader(directory, _latest_size(conn) or 0)
+
+
 def checkpoint_note(store: Store, *, size: int | None = None) -> str:
     """The signed checkpoint note (with any cosignatures) for ``size``, default the latest."""
     with store.engine.connect() as conn:
@@ -168,13 +179,13 @@ def prove_event(store: Store, event_id: str, *, size: int | None = None) -> Incl
     with store.engine.connect() as conn:
         note = _checkpoint_at(conn, size)
         index, leaf = _event_leaf(conn, event_id)
+        reader = _latest_reader(settings.directory, conn)
     checkpoint = _parsed(note)
     if index >= checkpoint.size:
         raise NotFound(
             f"event {event_id!r} is leaf {index}, not in the tree of size {checkpoint.size}; "
             "prove it against a later checkpoint"
         )
-    reader = TileReader(settings.directory, checkpoint.size)
     proof = inclusion_proof(reader, index=index, size=checkpoint.size)
     try:
         verify_inclusion(
@@ -218,12 +229,12 @@ class ConsistencyProof:
         }
 
 
-def _tree_root(directory: Path, size: int, note: str | None) -> bytes:
+def _tree_root(reader: TileReader, size: int, note: str | None) -> bytes:
     """The root of tree ``size`` from the tiles, checked against its stored checkpoint."""
-    root = TileReader(directory, size).root()
+    root = tree_root(reader, size)
     if note is not None and _parsed(note).root_hash != root:
         raise VerificationError(
-            f"the tiles in {directory} give root {_b64(root)} for size {size}, but the signed "
+            f"the tiles give root {_b64(root)} for tree size {size}, but its signed "
             f"checkpoint says {_b64(_parsed(note).root_hash)}; run `raretrace audit`"
         )
     return root
@@ -244,9 +255,10 @@ def prove_consistency(
         if new > latest:
             raise NotFound(f"the log's latest checkpoint has size {latest}; no tree of size {new}")
         old_note, new_note = _stored_note(conn, old_size), _stored_note(conn, new)
-    proof = consistency_proof(TileReader(directory, new), old_size=old_size, new_size=new)
-    old_root = _tree_root(directory, old_size, old_note)
-    new_root = _tree_root(directory, new, new_note)
+        reader = _latest_reader(directory, conn)
+    proof = consistency_proof(reader, old_size=old_size, new_size=new)
+    old_root = _tree_root(reader, old_size, old_note)
+    new_root = _tree_root(reader, new, new_note)
     verify_consistency(
         old_size=old_size, new_size=new, old_root=old_root, new_root=new_root, proof=proof
     )
