@@ -348,7 +348,7 @@ def verify_bundle(
         raise VerificationError(
             f"the bundle names log key {bundle.keys.log!r}, not the trusted {log_key.vkey!r}"
         )
-    leaves = _check_inclusion(bundle, checkpoint)
+    leaves, unused = _check_inclusion(bundle, checkpoint)
     registry_keys = _registry_keys(bundle.keys.registry, trust)
     reg = _check_signatures(leaves, registry_keys)
     _check_participant_keys(bundle.keys.participants, reg.participants)
@@ -360,6 +360,8 @@ def verify_bundle(
     lot = _attempt(f"recomputing lot {bundle.lot!r}", lineage.recompute_lot, source, bundle.lot,
                    trust.tolerance)  # fmt: skip
     _check_claim(bundle.claim, lot, source.events_of(bundle.lot)[-1][2])
+    if unused:  # checked last, so a dropped event is reported as what it breaks
+        raise VerificationError(f"proof hash {min(unused)} is used by no proof")
     return Verdict(
         lot=lot, checkpoint=checkpoint, log_key=log_key.vkey, witnesses=cosigners,
         custody_events=len(custody), registry_events=len(leaves) - len(custody),
@@ -411,7 +413,10 @@ def _check_checkpoint(
     raise VerificationError(f"checkpoint: {failure}")
 
 
-def _check_inclusion(bundle: Bundle, checkpoint: Checkpoint) -> list[tuple[int, dict[str, Any]]]:
+def _check_inclusion(
+    bundle: Bundle, checkpoint: Checkpoint
+) -> tuple[list[tuple[int, dict[str, Any]]], set[int]]:
+    """The events in leaf order, each proven in the checkpoint's tree; and unused hashes."""
     hashes = [
         _b64_exact(h, HASH_SIZE, f"proof hash {i}") for i, h in enumerate(bundle.proof_hashes)
     ]
@@ -437,10 +442,7 @@ def _check_inclusion(bundle: Bundle, checkpoint: Checkpoint) -> list[tuple[int, 
                 f"({exc.message})"
             ) from None
         leaves.append((entry.leaf_index, entry.event))
-    if len(used) != len(hashes):
-        unused = min(set(range(len(hashes))) - used)
-        raise VerificationError(f"proof hash {unused} is used by no proof")
-    return leaves
+    return leaves, set(range(len(hashes))) - used
 
 
 # --- signatures and the registry -------------------------------------------------------------
@@ -545,7 +547,7 @@ def _check_custody(source: BundleHistory, cutoffs: Mapping[str, float]) -> None:
     for lot, cut in cutoffs.items():
         state: dict[str, Any] = {}
         for seq, role, body in source.events_of(lot):
-            if seq >= cut:
+            if seq > cut:  # the event at the cutoff is the transform that consumes the lot
                 break
             problem = _custody_step(state, role, body)
             if problem:

@@ -1,0 +1,410 @@
+"""Evidence bundles: built from a real ledger on both backends, checked offline, and refused
+after any tampering with a message that names what failed."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger_support import new_ledger
+from raretrace.domain.canonical import canonical_json
+from raretrace.domain.errors import ConfigError, RaretraceError, VerificationError
+from raretrace.domain.keys import sign_event
+from raretrace.ledger.append import Ledger
+from raretrace.ledger.bundle import build_bundle, export_bundle, own_trust, trust_file
+from raretrace.ledger.keyfiles import KeyFile, new_key
+from raretrace.ledger.settings import LedgerSettings
+from raretrace.log.checkpoint import parse_checkpoint, sign_checkpoint
+from raretrace.log.note import Ed25519Signer, add_signatures, generate_key, parse_note_unverified
+from raretrace.log.witness import CosignatureSigner, generate_cosigner_key
+from raretrace.verify import TrustedKeys, parse_trust, verify_bundle
+
+pytestmark = pytest.mark.integration
+
+PARTICIPANTS = ["miner-au", "miner-vn", "proc-my"]
+REGISTRY: dict[str, Any] = {
+    "participants": [
+        {"id": "miner-au", "name": "Miner AU", "country": "AU"},
+        {"id": "miner-vn", "name": "Miner VN", "country": "VN"},
+        {"id": "proc-my", "name": "Processor MY", "country": "MY"},
+    ],
+    "facilities": [
+        {"id": "MINE-AU", "name": "Mine AU", "operator": "miner-au", "country": "AU",
+         "stage": "mine"},
+        {"id": "MINE-VN", "name": "Mine VN", "operator": "miner-vn", "country": "VN",
+         "stage": "mine"},
+        {"id": "PLANT-MY", "name": "Plant MY", "operator": "proc-my", "country": "MY",
+         "stage": ["separation", "reduction"]},
+        {"id": "PORT-MY", "name": "Port MY", "operator": "proc-my", "country": "MY",
+         "stage": "warehouse"},
+    ],
+}  # fmt: skip
+
+
+def _events() -> list[dict[str, Any]]:
+    def ev(n: int, kind: str, actor: str, **fields: Any) -> dict[str, Any]:
+        return {"id": f"ev{n}", "type": kind, "time": f"2025-02-{n:02d}T00:00:00Z",
+                "actor": actor, **fields}  # fmt: skip
+
+    def out(lot: str, form: str, kg: float, **elements: float) -> dict[str, Any]:
+        return {"lot": lot, "form": form, "mass_kg": kg, "elements_kg": elements}
+
+    return [
+        ev(1, "extract", "miner-au", facility="MINE-AU",
+           outputs=[out("L1", "concentrate", 1000.0, Nd=60.0, Pr=20.0, Th=1.5)]),
+        ev(2, "extract", "miner-vn", facility="MINE-VN",
+           outputs=[out("L2", "concentrate", 500.0, Nd=40.0, Pr=10.0)]),
+        ev(3, "ship", "miner-au", lot="L1", **{"from": "MINE-AU"}, to="PLANT-MY",
+           consignee="proc-my"),
+        ev(4, "receive", "proc-my", lot="L1", facility="PLANT-MY"),
+        ev(5, "ship", "miner-vn", lot="L2", **{"from": "MINE-VN"}, to="PLANT-MY",
+           consignee="proc-my"),
+        ev(6, "receive", "proc-my", lot="L2", facility="PLANT-MY", mass_kg=495.0),
+        ev(7, "transform", "proc-my", facility="PLANT-MY", process="separation",
+           inputs=[{"lot": "L1", "mass_kg": 1000.0}, {"lot": "L2", "mass_kg": 247.5}],
+           outputs=[out("L3", "oxide", 110.0, Nd=79.5, Pr=24.8),
+                    out("L4", "residue", 900.0, Th=1.5)],
+           losses_kg={"Nd": 0.1, "Pr": 0.15}),  # Nd 0.25% short: within tolerance
+        ev(8, "adjust", "proc-my", lot="L3", mass_kg=-1.0, reason="sampling"),
+        ev(9, "transform", "proc-my", facility="PLANT-MY", process="separation",
+           inputs=[{"lot": "L2", "mass_kg": 247.5}],
+           outputs=[out("L5", "oxide", 30.0, Nd=19.8, Pr=4.95)]),
+        ev(10, "ship", "proc-my", lot="L3", **{"from": "PLANT-MY"}, to="PORT-MY",
+           consignee="proc-my"),
+        ev(11, "extract", "miner-au", facility="MINE-AU",
+           outputs=[out("L6", "ore", 10.0, Nd=0.5)]),
+    ]  # fmt: skip
+
+
+#: The events a bundle for L3 must hold: L1 and L2 up to ev7 (not ev9), L3's own.
+LINEAGE_OF_L3 = ["ev1", "ev2", "ev3", "ev4", "ev5", "ev6", "ev7", "ev8", "ev10"]
+
+
+def signed_ledger(db: str, log_dir: Path) -> Ledger:
+    keys = {p: new_key(p) for p in PARTICIPANTS}
+    registry = json.loads(json.dumps(REGISTRY))
+    for p in registry["participants"]:
+        p["keys"] = [keys[p["id"]].registry_entry("2024-01-01T00:00:00Z")]
+    ledger = new_ledger(db, registry, signed=True, log_dir=log_dir)
+    signed = [_sign(e, keys[e["actor"]]) for e in _events()]
+    report = ledger.ingest(enumerate(signed, 1))
+    assert report.rejected == 0, report.rejections
+    return ledger
+
+
+def _sign(event: dict[str, Any], key: KeyFile) -> dict[str, Any]:
+    return sign_event(event, key.private_key, key.kid)
+
+
+def test_bundles_from_each_backend_verify(db_url: str, tmp_path: Path) -> None:
+    ledger = signed_ledger(db_url, tmp_path / "log")
+    built = export_bundle(ledger.store, "L3")
+    bundle = json.loads(built.data)
+    ids = [e["event"]["id"] for e in bundle["events"] if e["event"]["actor"] != "registry"]
+    assert ids == LINEAGE_OF_L3
+    records = {e["event"]["type"] + ":" + e["event"][e["event"]["type"]]["id"]
+               for e in bundle["events"] if e["event"]["actor"] == "registry"}  # fmt: skip
+    assert records == {"participant:miner-au", "participant:miner-vn", "participant:proc-my",
+                       "facility:MINE-AU", "facility:MINE-VN", "facility:PLANT-MY"}  # fmt: skip
+    assert built.data == canonical_json(bundle)
+    trust = parse_trust(trust_file(ledger.store))
+    verdict = verify_bundle(built.data, trust)
+    assert (verdict.custody_events, verdict.registry_events, verdict.transforms) == (9, 6, 1)
+    assert verdict.lot.status == "in_transit" and verdict.lot.destination == "PORT-MY"
+    shares = verdict.origin_by_country()
+    assert set(shares) == {"AU", "VN"} and abs(sum(shares.values()) - 1) < 1e-9
+    assert bundle["claim"]["origin"]["by_country"]["Nd"]["AU"] == pytest.approx(60 / 79.8, abs=1e-6)
+    ledger.close()
+
+
+def test_a_bundle_is_smaller_than_its_proofs_written_out(tmp_path: Path) -> None:
+    ledger = signed_ledger(str(tmp_path / "l.db"), tmp_path / "log")
+    bundle = build_bundle(ledger.store, "L3")
+    referenced = sum(len(e["proof"]) for e in bundle["events"])
+    assert len(bundle["proof_hashes"]) < referenced  # shared upper nodes are stored once
+    ledger.close()
+
+
+# --- tampering -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    bundle: dict[str, Any]  # with a witness cosignature on its checkpoint
+    trust: TrustedKeys  # the log, the registry authority and the witness
+    witness: CosignatureSigner
+    log_dir: Path
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    tmp = tmp_path_factory.mktemp("bundle")
+    ledger = signed_ledger(str(tmp / "ledger.db"), tmp / "log")
+    bundle = build_bundle(ledger.store, "L3")
+    skey, _ = generate_cosigner_key("witness.regulator.example.my")
+    witness = CosignatureSigner.from_skey(skey)
+    bundle["checkpoint"] = add_signatures(bundle["checkpoint"], [witness])
+    trust = own_trust(LedgerSettings.from_meta(ledger.store.meta()))
+    trust = replace(trust, witnesses=(witness.verifier(),))
+    ledger.close()
+    return Case(bundle, trust, witness, tmp / "log")
+
+
+def _tampered(case: Case, change: Callable[[dict[str, Any]], None]) -> bytes:
+    bundle = json.loads(json.dumps(case.bundle))
+    change(bundle)
+    return canonical_json(bundle)
+
+
+def _event(bundle: dict[str, Any], event_id: str) -> dict[str, Any]:
+    entry: dict[str, Any] = next(e for e in bundle["events"] if e["event"]["id"] == event_id)
+    return entry
+
+
+def test_the_untouched_bundle_verifies_with_its_witness(case: Case) -> None:
+    verdict = verify_bundle(canonical_json(case.bundle), case.trust)
+    assert verdict.witnesses == ("witness.regulator.example.my",)
+
+
+def test_a_changed_event_field_fails_its_inclusion_proof(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        _event(b, "ev6")["event"]["mass_kg"] = 499.0
+
+    with pytest.raises(VerificationError, match=r"event 'ev6' \(leaf \d+\): inclusion proof does "
+                       r"not match checkpoint root [0-9a-f]{12}…"):  # fmt: skip
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_re_signed_event_fails_too(case: Case) -> None:
+    """Re-signing a changed event with another key still changes the leaf."""
+    intruder = new_key("proc-my")
+
+    def change(b: dict[str, Any]) -> None:
+        entry = _event(b, "ev8")
+        entry["event"] = _sign({**entry["event"], "mass_kg": -0.5}, intruder)
+
+    with pytest.raises(VerificationError, match=r"event 'ev8'.*inclusion proof does not match"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+@pytest.mark.parametrize(
+    ("dropped", "message"),
+    [
+        ("ev1", r"lot 'L1' \(an input of event 'ev7'\) has no creating event: an upstream "
+                r"event is missing"),
+        ("ev5", r"lot 'L2': event 'ev6' \(leaf \d+\) receives at 'PLANT-MY' a lot with no "
+                r"shipment there"),
+        ("ev4", r"lot 'L1': event 'ev7' \(leaf \d+\) uses a lot that is in transit"),
+        ("ev8", r"differs from the claim: claim.elements_kg.Nd: claimed 78.777273, "
+                r"recomputed 79.5"),
+        ("ev7", r"lot 'L3' \(the bundle's lot\) has no creating event"),
+    ],
+)  # fmt: skip
+def test_a_dropped_upstream_event_is_named(case: Case, dropped: str, message: str) -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["events"].remove(_event(b, dropped))
+
+    with pytest.raises(VerificationError, match=message):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_dropped_registry_record_is_named(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["events"] = [e for e in b["events"] if e["event"]["id"] not in _records(b, "MINE-VN")]
+
+    with pytest.raises(VerificationError, match="facility 'MINE-VN' has no registry record"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def _records(bundle: dict[str, Any], record_id: str) -> set[str]:
+    return {
+        e["event"]["id"]
+        for e in bundle["events"]
+        if e["event"]["actor"] == "registry" and e["event"][e["event"]["type"]]["id"] == record_id
+    }
+
+
+def test_a_swapped_proof_hash_fails(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        proof = _event(b, "ev3")["proof"]
+        proof[0], proof[1] = proof[1], proof[0]
+
+    with pytest.raises(VerificationError, match=r"event 'ev3'.*inclusion proof does not match"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_changed_hash_in_the_table_fails(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["proof_hashes"][0] = base64.b64encode(bytes(32)).decode()
+
+    with pytest.raises(VerificationError, match="inclusion proof does not match checkpoint root"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_checkpoint_re_signed_with_an_untrusted_key_fails(case: Case) -> None:
+    text = parse_note_unverified(case.bundle["checkpoint"]).text
+    checkpoint = parse_checkpoint(text)
+    skey, _ = generate_key(checkpoint.origin)  # same log name, someone else's key
+
+    def change(b: dict[str, Any]) -> None:
+        b["checkpoint"] = sign_checkpoint(checkpoint, Ed25519Signer.from_skey(skey))
+
+    with pytest.raises(VerificationError, match="checkpoint: note has no valid signature from a "
+                       "trusted key"):  # fmt: skip
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_checkpoint_without_the_trusted_witness_fails(case: Case) -> None:
+    bare = "\n".join(
+        line for line in case.bundle["checkpoint"].split("\n") if case.witness.name not in line
+    )
+
+    def change(b: dict[str, Any]) -> None:
+        b["checkpoint"] = bare
+
+    with pytest.raises(VerificationError, match=r"0 valid witness cosignature\(s\) \(none\); 1"):
+        verify_bundle(_tampered(case, change), case.trust)
+    verify_bundle(_tampered(case, change), case.trust, witnesses=0)
+
+
+def test_a_changed_provenance_share_fails(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["claim"]["origin"]["by_country"]["Nd"]["AU"] += 0.01
+        b["claim"]["origin"]["by_country"]["Nd"]["VN"] -= 0.01
+
+    with pytest.raises(VerificationError, match=r"differs from the claim: "
+                       r"claim.origin.by_country.Nd.AU: claimed 0.76"):  # fmt: skip
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_claimed_origin_from_elsewhere_fails(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["claim"]["origin"]["by_country"]["Nd"] = {"AU": 1.0}
+
+    with pytest.raises(VerificationError, match=r"claim.origin.by_country.Nd has fields AU,"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_substituted_registry_key_fails(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["keys"]["registry"] = [new_key("registry").registry_entry("0001-01-01T00:00:00Z")]
+
+    with pytest.raises(VerificationError, match=r"registry authority key 'registry-[0-9a-f]+' in "
+                       "the bundle is not in the trust file"):  # fmt: skip
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_substituted_participant_key_fails(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        b["keys"]["participants"]["proc-my"] = [
+            new_key("proc-my").registry_entry("2024-01-01T00:00:00Z")
+        ]
+
+    with pytest.raises(VerificationError, match="keys of participant 'proc-my' that differ"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_substituted_log_key_fails(case: Case) -> None:
+    _, vkey = generate_key("someone.else/log")
+
+    def change(b: dict[str, Any]) -> None:
+        b["keys"]["log"] = vkey
+
+    with pytest.raises(VerificationError, match=r"the bundle names log key 'someone.else/log"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_an_extra_event_outside_the_lineage_fails(case: Case, tmp_path: Path) -> None:
+    # ev9 consumed the rest of L2 after ev7: a real, proven leaf, but not L3's lineage.
+    # Graft it (with a proof from a bundle for L5, from the same checkpoint) into L3's.
+    del tmp_path
+    other = _bundle_for(case, "L5")
+
+    def change(b: dict[str, Any]) -> None:
+        entry = _event(other, "ev9")
+        offset = len(b["proof_hashes"])
+        b["proof_hashes"] += [other["proof_hashes"][i] for i in entry["proof"]]
+        grafted = {**entry, "proof": list(range(offset, offset + len(entry["proof"])))}
+        b["events"] = sorted([*b["events"], grafted], key=lambda e: e["leaf_index"])
+
+    with pytest.raises(VerificationError, match=r"event 'ev9' \(leaf \d+\) is not in the lineage"
+                       r" of lot 'L3'"):  # fmt: skip
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def _bundle_for(case: Case, lot: str) -> dict[str, Any]:
+    from raretrace.store.store import Store
+
+    store = Store.open(str(case.log_dir.parent / "ledger.db"))
+    try:
+        return build_bundle(store, lot)
+    finally:
+        store.close()
+
+
+def test_trust_without_the_log_key_fails(case: Case) -> None:
+    trust = replace(case.trust, logs=())
+    with pytest.raises(VerificationError, match="the trust file lists no key for that log"):
+        verify_bundle(canonical_json(case.bundle), trust)
+
+
+def test_trust_without_a_registry_key_fails(case: Case) -> None:
+    trust = replace(case.trust, registry=())
+    with pytest.raises(VerificationError, match="lists no registry authority key"):
+        verify_bundle(canonical_json(case.bundle), trust)
+
+
+def test_a_stricter_trusted_tolerance_is_applied(case: Case) -> None:
+    text = "\n".join(
+        [case.trust.logs[0].vkey, case.trust.witnesses[0].vkey,
+         "registry " + base64.b64encode(case.trust.registry[0]).decode(), "tolerance 0 0"]
+    )  # fmt: skip
+    with pytest.raises(VerificationError, match=r"event 'ev7'.*mass balance.*Nd"):
+        verify_bundle(canonical_json(case.bundle), parse_trust(text))
+
+
+def test_more_witnesses_than_trusted_is_a_usage_error(case: Case) -> None:
+    with pytest.raises(ConfigError, match="--witnesses 2 needs that many witness keys"):
+        verify_bundle(canonical_json(case.bundle), case.trust, witnesses=2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("registry abc", "line 1: the registry key is not the canonical base64 of 32 bytes"),
+        ("log+1234+zz", "line 1:"),
+        ("one two three four", "line 1: expected a vkey"),
+        ("# ok\ntolerance 0.5 x", "line 2: could not convert"),
+    ],
+)
+def test_bad_trust_files_say_which_line(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_trust(text)
+
+
+def test_not_a_bundle_is_a_verification_error(case: Case) -> None:
+    with pytest.raises(VerificationError, match="not a raretrace evidence bundle"):
+        verify_bundle(b"\xff{", case.trust)
+    with pytest.raises(VerificationError, match="version"):
+        verify_bundle(_tampered(case, lambda b: b.update(version=2)), case.trust)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_random_byte_flips_never_verify(case: Case, data: st.DataObject) -> None:
+    """Every byte of a (canonical) bundle matters: flipping any one never verifies."""
+    raw = bytearray(canonical_json(case.bundle))
+    position = data.draw(st.integers(min_value=0, max_value=len(raw) - 1))
+    raw[position] ^= data.draw(st.integers(min_value=1, max_value=255))
+    with pytest.raises(RaretraceError):
+        verify_bundle(bytes(raw), case.trust)
