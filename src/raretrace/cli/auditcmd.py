@@ -14,6 +14,13 @@ from raretrace.ledger.audit import AuditReport, audit_ledger
 
 __all__ = ["app"]
 
+_RANK = {
+    check: rank
+    for rank, check in enumerate(
+        ("sequence", "signature", "canonical", "rules", "tables", "lineage", "checkpoints", "tiles")
+    )
+}
+
 
 @app.command()
 def audit(
@@ -48,7 +55,9 @@ def _read_vkey(path: Path) -> str:
 
 
 def _render(report: AuditReport, limit: int) -> None:
-    shown = report.findings[:limit] if limit else report.findings
+    # Causes first: a deleted event also changes every later tile and checkpoint.
+    ranked = sorted(report.findings, key=lambda f: _RANK.get(f.check, len(_RANK)))
+    shown = ranked[:limit] if limit else ranked
     for finding in shown:
         err.print(finding.line(), markup=False)
     if report.total_findings > len(shown):
