@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -408,3 +410,15 @@ def test_random_byte_flips_never_verify(case: Case, data: st.DataObject) -> None
     raw[position] ^= data.draw(st.integers(min_value=1, max_value=255))
     with pytest.raises(RaretraceError):
         verify_bundle(bytes(raw), case.trust)
+
+
+def test_the_verifier_loads_no_database_code() -> None:
+    """A buyer abroad runs ``raretrace.verify`` with the file and keys only."""
+    code = (
+        "import sys, raretrace.verify\n"
+        "bad = ('sqlalchemy', 'alembic', 'psycopg', 'typer', 'raretrace.store',"
+        " 'raretrace.ledger', 'raretrace.cli')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(bad)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
