@@ -240,3 +240,26 @@ def test_a_witness_of_an_empty_log_is_told_there_is_nothing_to_cosign(tmp_path: 
         2,
         "already exists",
     )
+
+
+# --- docs -----------------------------------------------------------------------------------
+
+
+def test_the_examples_in_formats_md_verify() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text()
+    section = docs[docs.index("## The log and witnesses") :]
+    blocks = re.findall(r"```(?:json)?\n(.*?)```", section, flags=re.S)
+    note, log_vkey, proof = blocks[0], blocks[1].strip(), json.loads(blocks[2])
+    witness_vkey = re.search(r"trust: `(witness\.example\.my\+[^`]+)`", section)
+    assert witness_vkey is not None
+    key = Ed25519Verifier.from_vkey(log_vkey)
+    cosigned = verify_cosigned_checkpoint(
+        note, log_key=key, witness_keys=[CosignatureVerifier.from_vkey(witness_vkey.group(1))]
+    )
+    assert cosigned.checkpoint.size == proof["tree_size"]
+    leaf = base64.b64decode(proof["leaf"])
+    assert json.loads(leaf)["id"] == proof["event_id"]
+    verify_inclusion(
+        leaf_hash=leaf_hash(leaf), index=proof["leaf_index"], size=proof["tree_size"],
+        proof=[base64.b64decode(h) for h in proof["proof"]], root=cosigned.checkpoint.root_hash,
+    )  # fmt: skip

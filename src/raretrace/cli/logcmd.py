@@ -35,9 +35,10 @@ def _b64(data: bytes) -> str:
 
 
 def _raw(text: str) -> None:
-    """Write ``text`` byte for byte (notes are signed: no wrapping, no added newline)."""
-    sys.stdout.write(text)
+    """Write ``text`` as UTF-8 byte for byte (notes are signed: no wrapping, no added newline)."""
     sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
 
 
 @log_app.command("checkpoint")
