@@ -354,7 +354,7 @@ def verify_bundle(
     _check_participant_keys(bundle.keys.participants, reg.participants)
     custody = [(seq, event) for seq, event in leaves if event["type"] not in REGISTRY_TYPES]
     source = BundleHistory.of(custody, reg.facility_versions)
-    cutoffs = _check_exact_lineage(bundle.lot, source, custody, leaves, reg)
+    cutoffs = _check_exact_lineage(bundle.lot, source, custody, reg)
     _check_custody(source, cutoffs)
     transforms = _check_balances(source, cutoffs, trust.tolerance)
     lot = _attempt(f"recomputing lot {bundle.lot!r}", lineage.recompute_lot, source, bundle.lot,
@@ -374,8 +374,6 @@ def _attempt(what: str, fn: Any, *args: Any) -> Any:
     """Run a domain function, turning any of its failures into a VerificationError."""
     try:
         return fn(*args)
-    except VerificationError as exc:
-        raise VerificationError(f"{what}: {exc.message}") from None
     except RaretraceError as exc:
         raise VerificationError(f"{what}: {exc.message}") from None
 
@@ -519,7 +517,7 @@ def _check_participant_keys(
 
 def _check_exact_lineage(
     lot_id: str, source: BundleHistory, custody: Sequence[tuple[int, Mapping[str, Any]]],
-    leaves: list[tuple[int, dict[str, Any]]], reg: _Registry,
+    reg: _Registry,
 ) -> dict[str, float]:  # fmt: skip
     """The bundle holds the walk's events and the registry records they need, nothing else."""
     cutoffs = lineage_closure(source, lot_id)
