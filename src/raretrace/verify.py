@@ -32,7 +32,15 @@ from raretrace.domain.elements import oxide_equivalent, total_reo
 from raretrace.domain.errors import ConfigError, NotFound, RaretraceError, VerificationError
 from raretrace.domain.events import TransformEvent, parse_event
 from raretrace.domain.keys import ParticipantKey, check_signature, parse_key
-from raretrace.domain.model import ACTIVE, IN_TRANSIT, Facility, Lot, Tolerance, display_time
+from raretrace.domain.model import (
+    ACTIVE,
+    IN_TRANSIT,
+    REGISTRY_ACTOR,
+    Facility,
+    Lot,
+    Tolerance,
+    display_time,
+)
 from raretrace.domain.model import normalize_time as _normalize_time
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
 from raretrace.domain.rules import check_balance, consume
@@ -64,9 +72,6 @@ __all__ = [
 
 FORMAT = "raretrace-bundle"
 VERSION = 1
-#: The actor of registry events (``raretrace.ledger.append.REGISTRY_ACTOR``; not imported,
-#: because that module needs the database).
-REGISTRY_ACTOR = "registry"
 REGISTRY_TYPES = ("participant", "facility")
 _SIG_TYPE_ED25519 = 0x01
 Row = tuple[int, str, Mapping[str, Any]]

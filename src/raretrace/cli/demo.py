@@ -84,7 +84,8 @@ def demo(
             bar.update(task, completed=report.accepted + report.rejected + report.duplicates)
 
         stream = zip(itertools.count(1), signed_events(events, seed=seed, keys=keys))
-        report = ledger.ingest(stream, on_batch=tick)
+        with ledger:
+            report = ledger.ingest(stream, on_batch=tick)
     elapsed = time.perf_counter() - started
     _tour(store, report, elapsed)
 

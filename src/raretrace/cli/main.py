@@ -152,13 +152,13 @@ def registry_load(
     db: DbOption = None,
 ) -> None:
     """Add or update participants and facilities from a registry file."""
-    ledger = service.open_ledger(_db(db))
-    report = service.load_registry(ledger, file)
-    out.print(
-        f"registry: {report.accepted} records added or changed, "
-        f"{len(ledger.registry.participants)} participants, "
-        f"{len(ledger.registry.facilities)} facilities"
-    )
+    with service.open_ledger(_db(db)) as ledger:
+        report = service.load_registry(ledger, file)
+        out.print(
+            f"registry: {report.accepted} records added or changed, "
+            f"{len(ledger.registry.participants)} participants, "
+            f"{len(ledger.registry.facilities)} facilities"
+        )
 
 
 def _byte_lines(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int, str]]:
@@ -223,6 +223,7 @@ def ingest(
                 _byte_lines(file, bar, task), batch_size=batch_size, on_batch=drain
             )
     finally:
+        ledger.close()
         if rejects_fh:
             rejects_fh.close()
     if shown > 20 and not rejects_fh:

@@ -22,6 +22,7 @@ from raretrace.domain.errors import ValidationError
 from raretrace.domain.model import normalize_time
 
 ALG = "Ed25519"
+_KEY_FIELDS = frozenset({"kid", "public_key", "valid_from", "revoked_at"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,13 @@ def parse_key(obj: object, subject: str) -> ParticipantKey:
     if not isinstance(kid, str) or not kid:
         raise ValidationError("registry-format", subject, "a key needs a non-empty 'kid'")
     where = f"{subject} key {kid!r}"
+    unknown = set(obj) - _KEY_FIELDS
+    if unknown:
+        # Strict: a misspelt 'revoked_at' must not silently leave a key valid forever.
+        raise ValidationError(
+            "registry-format", where,
+            f"unknown field(s) {sorted(unknown)}; a key has only {sorted(_KEY_FIELDS)}",
+        )  # fmt: skip
     revoked = obj.get("revoked_at")
     return ParticipantKey(
         kid=kid,

@@ -41,6 +41,8 @@ IN_TRANSIT = "in_transit"
 CONSUMED = "consumed"
 WRITTEN_OFF = "written_off"
 
+#: The actor of registry events: the registry authority (the council), not a participant.
+REGISTRY_ACTOR = "registry"
 #: Origin key for collected end-of-life scrap whose mine of origin is unknown.
 RECYCLED = "recycled"
 #: Origin key for the trace of an element (within tolerance) that no input declared.

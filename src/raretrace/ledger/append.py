@@ -29,20 +29,19 @@ from raretrace.domain.events import (
     parse_event,
 )
 from raretrace.domain.keys import ParticipantKey
-from raretrace.domain.model import Lot, Tolerance
+from raretrace.domain.model import REGISTRY_ACTOR, Lot, Tolerance
 from raretrace.domain.registry import Registry
 from raretrace.domain.rules import apply
 from raretrace.ledger.batch import BatchState
 from raretrace.ledger.cache import LotCache
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.signatures import Checked, SignatureChecker, as_error, check_one
-from raretrace.ledger.transparency import LedgerLog
+from raretrace.ledger.transparency import LedgerLog, latest_checkpoint
 from raretrace.ledger.writes import write_batch
 from raretrace.store.engine import WRITE_OPTION
 from raretrace.store.store import Store
 
 DEFAULT_BATCH = 2000
-REGISTRY_ACTOR = "registry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +149,12 @@ class Ledger:
         self._checker.close()
         self.store.close()
 
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def keys(self, registry: Registry | None = None) -> dict[str, tuple[ParticipantKey, ...]]:
         """Who may sign: each participant's keys, and the registry authority's."""
         reg = registry or self._registry
@@ -216,8 +221,7 @@ class Ledger:
         lot_ids = {lot for p in events for lot in _referenced_lots(p.event)}
         registry_before = self._registry
         try:
-            with self.store.engine.connect() as conn, _writing(conn).begin():
-                _lock_writers(conn)
+            with writer_transaction(self.store) as conn:
                 size = self.store.size(conn)
                 if self._cache.size != size:  # someone else wrote: re-read the registry too
                     self._registry = registry_before = self.store.registry(conn)
@@ -239,13 +243,21 @@ class Ledger:
             self.log.forget_position()
             raise
         if batch.checkpoint is not None:
-            self.log.publish(batch.checkpoint)
+            self._publish_latest()
         for lot, provenance_json in written:
             self._cache.put(lot, provenance_json)
         self._cache.size = state.next_seq
         if state.keys_changed:
             self._keys_version += 1
         self._registry = state.registry
+
+    def _publish_latest(self) -> None:
+        # Under the writer lock, publish the newest stored note (with any cosignatures a
+        # witness added meanwhile), so concurrent writers never publish out of order.
+        with writer_transaction(self.store) as conn:
+            note = latest_checkpoint(conn)
+            if note is not None:
+                self.log.publish(note)
 
     def _read_lots(self, conn: Connection, size: int, ids: set[str]) -> dict[str, Lot]:
         """Lots by id, from the cache where it is still valid, else from the database."""
@@ -292,6 +304,14 @@ class Ledger:
         report.accepted += 1
         if effects.discrepancy is not None:
             report.discrepancies += 1
+
+
+@contextmanager
+def writer_transaction(store: Store) -> Iterator[Connection]:
+    """A transaction holding the ledger's one-writer lock; everything that writes uses it."""
+    with store.engine.connect() as conn, _writing(conn).begin():
+        _lock_writers(conn)
+        yield conn
 
 
 def _lock_writers(conn: Connection) -> None:

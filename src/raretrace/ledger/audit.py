@@ -38,10 +38,9 @@ from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import RegistryEvent, parse_event
 from raretrace.domain.keys import ParticipantKey, check_signature
-from raretrace.domain.model import Lot, Participant, normalize_time
+from raretrace.domain.model import REGISTRY_ACTOR, Lot, Participant, normalize_time
 from raretrace.domain.registry import Registry, parse_participant
 from raretrace.domain.rules import Effects, apply
-from raretrace.ledger.append import REGISTRY_ACTOR
 from raretrace.ledger.recompute import StoredHistory
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import VKEY_FILE

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from raretrace.domain.errors import ConfigError, NotFound, VerificationError
-from raretrace.ledger.append import _lock_writers, _writing
+from raretrace.ledger.append import writer_transaction
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LedgerLog, LogSettings
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
@@ -389,8 +389,7 @@ def record_cosignature(
     cosigned = parse_note_unverified(note)
     sig = _witness_signature(cosigned, witness)
     size = parse_checkpoint(cosigned.text).size
-    with store.engine.connect() as conn, _writing(conn).begin():
-        _lock_writers(conn)
+    with writer_transaction(store) as conn:
         stored = _stored_note(conn, size)
         if stored is None:
             raise NotFound(f"no checkpoint is stored for tree size {size}")

@@ -13,9 +13,9 @@ from raretrace.domain.canonical import canonical_json
 from raretrace.domain.elements import oxide_equivalent, total_reo
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError
 from raretrace.domain.keys import parse_key, sign_event
-from raretrace.domain.model import Lot, Tolerance, display_time, normalize_time
+from raretrace.domain.model import REGISTRY_ACTOR, Lot, Tolerance, display_time, normalize_time
 from raretrace.domain.registry import Registry, parse_registry
-from raretrace.ledger.append import REGISTRY_ACTOR, IngestReport, Ledger
+from raretrace.ledger.append import IngestReport, Ledger
 from raretrace.ledger.keyfiles import KeyFile, new_key, read_key_file, write_key_file
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LogSettings, create_log

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, insert, select
 from raretrace.domain.errors import ConfigError
 from raretrace.log.checkpoint import Checkpoint, sign_checkpoint
 from raretrace.log.note import Ed25519Signer, generate_key
-from raretrace.log.tiles import TileReader, TileWriter, tiles_on_disk
+from raretrace.log.tiles import TileReader, TileWriter, publish_checkpoint, tiles_on_disk
 from raretrace.store import schema
 
 KEY_FILE = "log.key"
@@ -99,9 +99,8 @@ class LedgerLog:
         self._tiles = None
 
     def publish(self, note: str) -> None:
-        """Make ``note`` the public ``checkpoint`` file (after its batch committed)."""
-        tiles = self._tiles or TileWriter(self.settings.directory)
-        tiles.publish_checkpoint(note)
+        """Make ``note`` the public ``checkpoint`` file (call under the writer lock)."""
+        publish_checkpoint(self.settings.directory, note)
 
     def reader(self, size: int) -> TileReader:
         return TileReader(self.settings.directory, size)

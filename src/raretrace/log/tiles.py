@@ -456,9 +456,7 @@ class TileWriter:
 
     def publish_checkpoint(self, note: str) -> None:
         """Write ``<dir>/checkpoint`` atomically (call after :meth:`flush` and signing)."""
-        self._write("checkpoint", note.encode("utf-8"))
-        if self._fsync:
-            _fsync_dir(self._root)
+        publish_checkpoint(self._root, note, fsync=self._fsync)
 
 
 def _remove_partials(full_path: Path) -> None:
@@ -539,3 +537,21 @@ def _discard_beyond(root: Path, size: int) -> None:
 def tiles_on_disk(directory: Path | str) -> int:
     """How many leaves the tiles in ``directory`` hold completely (0 for an empty directory)."""
     return _discover_size(Path(directory))
+
+
+def publish_checkpoint(directory: Path | str, note: str, *, fsync: bool = True) -> None:
+    """Atomically replace ``<directory>/checkpoint`` with ``note`` (tlog-tiles §Checkpoint)."""
+    root = Path(directory)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(note.encode("utf-8"))
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, root / "checkpoint")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if fsync:
+        _fsync_dir(root)
