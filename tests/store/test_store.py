@@ -106,8 +106,8 @@ def test_acknowledged_events_survive_reopening(db_url: str) -> None:
     assert reopened.size() == 4 + 5  # four registry events, five flow events
 
 
-def test_migrations_match_the_schema(db_url: str) -> None:
-    store = service.init_ledger(db_url)
+def test_migrations_match_the_schema(db_url: str, tmp_path: Path) -> None:
+    store = service.init_ledger(db_url, log_dir=tmp_path / "log")
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []
