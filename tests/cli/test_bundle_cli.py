@@ -4,27 +4,16 @@ demo world: the verdict, and exit codes that name what failed."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_support import run
 from raretrace.domain.canonical import canonical_json
 from raretrace.log.note import add_signatures
 from raretrace.log.witness import CosignatureSigner, generate_cosigner_key
 
 pytestmark = pytest.mark.integration
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "RARETRACE_DB"}
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "raretrace", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from cli_support import run
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REGISTRY = FIXTURES / "example_registry.json"
 EVENTS = FIXTURES / "example_events.jsonl"
-
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m raretrace ARGS`` in ``cwd``; RARETRACE_DB only if ``env`` sets it."""
-    full_env = {k: v for k, v in os.environ.items() if k != "RARETRACE_DB"}
-    full_env.update({"COLUMNS": "200", **(env or {})})
-    return subprocess.run(
-        [sys.executable, "-m", "raretrace", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture

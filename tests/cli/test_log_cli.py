@@ -10,17 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from cli_support import run
 from raretrace.log.checkpoint import verify_checkpoint
 from raretrace.log.merkle import leaf_hash, verify_consistency, verify_inclusion
 from raretrace.log.note import Ed25519Verifier
@@ -32,16 +31,6 @@ REGISTRY = FIXTURES / "example_registry.json"
 EVENTS = FIXTURES / "example_events.jsonl"
 SIZE = 9  # four registry events and five example events
 LOG = "raretrace-log"  # the log directory beside raretrace.db
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``python -m raretrace ARGS`` in ``cwd``, ignoring any RARETRACE_DB of the caller."""
-    env = {k: v for k, v in os.environ.items() if k != "RARETRACE_DB"}
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "raretrace", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
 
 
 def ok(*args: str, cwd: Path) -> str:
