@@ -67,6 +67,11 @@ def write_key_file(path: Path, key: KeyFile) -> None:
         "private_key": base64.b64encode(seed).decode(),
         "public_key": base64.b64encode(key.public_key).decode(),
     }
+    write_secret(path, json.dumps(doc, indent=2) + "\n")
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Create ``path`` readable only by its owner (0600) holding ``text``; never overwrite."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -74,8 +79,7 @@ def write_key_file(path: Path, key: KeyFile) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
     with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2)
-        fh.write("\n")
+        fh.write(text)
 
 
 def read_key_file(path: Path) -> KeyFile:

@@ -14,7 +14,6 @@ checkpoint note; it never touches the events or the tree.
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy import Connection, func, select, update
 
 from raretrace.domain.errors import ConfigError, NotFound, VerificationError
 from raretrace.ledger.append import writer_transaction
+from raretrace.ledger.keyfiles import write_secret
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LedgerLog, LogSettings
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
@@ -271,14 +271,7 @@ def prove_consistency(
 def witness_keygen(name: str, path: Path) -> str:
     """Write a new witness signing key to ``path`` (mode 0600); return its cosigner vkey."""
     skey, vkey = generate_cosigner_key(name)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigError(f"{path} already exists; refusing to overwrite a key") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot create {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(skey + "\n")
+    write_secret(path, skey + "\n")
     return vkey
 
 

@@ -11,7 +11,6 @@ database's size when the log is next opened; if they lag, they are rebuilt from 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select
 
 from raretrace.domain.errors import ConfigError
+from raretrace.ledger.keyfiles import write_secret
 from raretrace.log.checkpoint import Checkpoint, sign_checkpoint
 from raretrace.log.note import Ed25519Signer, generate_key
 from raretrace.log.tiles import TileReader, TileWriter, publish_checkpoint, tiles_on_disk
@@ -43,9 +43,7 @@ def create_log(settings: LogSettings) -> str:
     if key_path.exists():
         return (settings.directory / VKEY_FILE).read_text().strip()
     skey, vkey = generate_key(settings.origin)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(skey + "\n")
+    write_secret(key_path, skey + "\n")
     (settings.directory / VKEY_FILE).write_text(vkey + "\n")
     return vkey
 
