@@ -182,3 +182,18 @@ def test_wrong_log_key_fails_every_checkpoint(ledger: Ledger) -> None:
     # every stored note, the public checkpoint file, and so no valid latest checkpoint
     assert report.by_check == {"checkpoints": report.checkpoints + 2}
     assert_named(report, "checkpoints", "events", "seq 0..", "no signed checkpoint covers")
+
+
+def test_relaxed_signature_setting_is_caught_with_require_signatures(ledger: Ledger) -> None:
+    # Someone with database access relaxes the policy and slips in an unsigned event.
+    sql(ledger, "UPDATE meta SET value = 'optional' WHERE key = 'signatures'")
+    seq, body = event_of_type(ledger, "adjust")
+    unsigned = json.loads(body)
+    del unsigned["sig"]
+    sql(
+        ledger, "UPDATE events SET body = :b WHERE seq = :s",
+        b=canonical_json(unsigned).decode(), s=seq,
+    )  # fmt: skip
+    strict = audit_ledger(ledger.store, workers=1, require_signatures=True)
+    assert_named(strict, "signature", "meta", "signatures", "accept unsigned events")
+    assert_named(strict, "signature", "events", f"seq {seq}", "no 'sig'")

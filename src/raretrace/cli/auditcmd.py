@@ -35,10 +35,17 @@ def audit(
     ] = None,
     limit: Annotated[int, typer.Option(help="Differences listed (0: all kept).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    require_signatures: Annotated[
+        bool,
+        typer.Option(help="Check every event's signature even if the settings allow unsigned."),
+    ] = False,
 ) -> None:
     """Replay every event and compare with everything stored; exit code 1 on any difference."""
     trusted = _read_vkey(vkey) if vkey else None
-    report = audit_ledger(_store(db), lineage_sample=sample, full=full, vkey=trusted)
+    report = audit_ledger(
+        _store(db), lineage_sample=sample, full=full, vkey=trusted,
+        require_signatures=require_signatures,
+    )  # fmt: skip
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -402,15 +402,25 @@ def audit_ledger(
     full: bool = False,
     vkey: str | None = None,
     workers: int | None = None,
+    require_signatures: bool = False,
 ) -> AuditReport:
     """Replay ``store`` from its events and report every difference with what is stored.
 
     ``vkey`` is the log's verifier key to trust (default: ``log.vkey`` in the log directory);
     ``lineage_sample`` lots (all with ``full``) are also recomputed through their lineage.
+    ``require_signatures`` checks every event's signature whatever the stored settings say,
+    since whoever can edit the database can also edit its settings.
     """
     store.require_ready()
     settings = LedgerSettings.from_meta(store.meta())
     report = AuditReport()
+    if require_signatures and not settings.require_signatures:
+        report.add(
+            "signature", "meta", "signatures",
+            "the ledger's settings accept unsigned events; every event is checked as if they"
+            " did not (created with `init --allow-unsigned`, or the setting was edited)",
+        )  # fmt: skip
+        settings = replace(settings, require_signatures=True)
     started = time.perf_counter()
     verifier = _Verifier(settings, workers)
     try:
