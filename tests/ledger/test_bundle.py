@@ -18,15 +18,23 @@ from hypothesis import strategies as st
 
 from ledger_support import new_ledger
 from raretrace.domain.canonical import canonical_json
-from raretrace.domain.errors import ConfigError, RaretraceError, VerificationError
+from raretrace.domain.errors import ConfigError, NotFound, RaretraceError, VerificationError
 from raretrace.domain.keys import sign_event
+from raretrace.ledger import service
 from raretrace.ledger.append import Ledger
 from raretrace.ledger.bundle import build_bundle, export_bundle, own_trust, trust_file
 from raretrace.ledger.keyfiles import KeyFile, new_key
+from raretrace.ledger.logview import log_vkey, witness_cosign
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.log.checkpoint import parse_checkpoint, sign_checkpoint
-from raretrace.log.note import Ed25519Signer, add_signatures, generate_key, parse_note_unverified
-from raretrace.log.witness import CosignatureSigner, generate_cosigner_key
+from raretrace.log.note import (
+    Ed25519Signer,
+    Ed25519Verifier,
+    add_signatures,
+    generate_key,
+    parse_note_unverified,
+)
+from raretrace.log.witness import CosignatureSigner, WitnessState, generate_cosigner_key
 from raretrace.verify import TrustedKeys, parse_trust, verify_bundle
 
 pytestmark = pytest.mark.integration
@@ -422,3 +430,28 @@ def test_the_verifier_loads_no_database_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_export_against_the_newest_cosigned_checkpoint(db_url: str, tmp_path: Path) -> None:
+    ledger = signed_ledger(db_url, tmp_path / "log")
+    skey, _ = generate_cosigner_key("witness.regulator.example.vn")
+    witness = CosignatureSigner.from_skey(skey)
+    state = WitnessState(tmp_path / "witness")
+    log_key = Ed25519Verifier.from_vkey(log_vkey(ledger.store))
+    witness_cosign(ledger.store, signer=witness, state=state, log_key=log_key)
+    cosigned_size = ledger.store.size()
+    # The log grows past the cosigned checkpoint with a registry change.
+    changed = {"facilities": [{**REGISTRY["facilities"][0], "name": "Mine AU (renamed)"}]}
+    events = service.registry_events(
+        changed, ledger.registry, signer=service.registry_signer(ledger)
+    )
+    assert ledger.ingest(enumerate(events, 1)).accepted == 1
+    trust = replace(parse_trust(trust_file(ledger.store)), witnesses=(witness.verifier(),))
+    with pytest.raises(VerificationError, match="witness"):
+        verify_bundle(export_bundle(ledger.store, "L3").data, trust)
+    built = export_bundle(ledger.store, "L3", cosigned=True)
+    assert built.verdict.checkpoint.size == cosigned_size
+    assert verify_bundle(built.data, trust).witnesses == ("witness.regulator.example.vn",)
+    with pytest.raises(NotFound, match="no checkpoint is stored for tree size 3"):
+        export_bundle(ledger.store, "L3", checkpoint=3)
+    ledger.close()

@@ -26,10 +26,16 @@ def export(
         Path | None,
         typer.Option(help="Also write this ledger's keys as a trust file, to publish."),
     ] = None,
+    checkpoint: Annotated[
+        int | None, typer.Option(help="Prove against the stored checkpoint of this tree size.")
+    ] = None,
+    cosigned: Annotated[
+        bool, typer.Option(help="Prove against the newest checkpoint a witness has cosigned.")
+    ] = False,
 ) -> None:
     """Write a lot's evidence bundle: its lineage's events, proofs, checkpoint and keys."""
     store = _store(db)
-    built = export_bundle(store, lot)
+    built = export_bundle(store, lot, checkpoint=checkpoint, cosigned=cosigned)
     bundle.write_bytes(built.data)
     if write_trust is not None:
         write_trust.write_text(trust_file(store), encoding="utf-8")

@@ -22,10 +22,11 @@ from sqlalchemy import Connection, select
 from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import NotFound, VerificationError
 from raretrace.domain.registry import parse_participant
+from raretrace.ledger.logview import checkpoint_at, latest_reader, newest_cosigned
 from raretrace.ledger.recompute import StoredHistory
 from raretrace.ledger.service import lot_view
 from raretrace.ledger.settings import LedgerSettings
-from raretrace.ledger.transparency import LedgerLog, latest_checkpoint
+from raretrace.ledger.transparency import LedgerLog
 from raretrace.log.checkpoint import parse_checkpoint
 from raretrace.log.merkle import inclusion_proof
 from raretrace.log.note import Ed25519Verifier, parse_note_unverified
@@ -54,10 +55,17 @@ class BuiltBundle:
     verdict: Verdict
 
 
-def export_bundle(store: Store, lot_id: str) -> BuiltBundle:
-    """The lot's bundle as canonical JSON bytes, checked with the ledger's own keys."""
+def export_bundle(
+    store: Store, lot_id: str, *, checkpoint: int | None = None, cosigned: bool = False
+) -> BuiltBundle:
+    """The lot's bundle as canonical JSON bytes, checked with the ledger's own keys.
+
+    Proofs are against the latest checkpoint, the one of size ``checkpoint``, or with
+    ``cosigned`` the newest one a witness has cosigned (verifiers that require a witness
+    need that one until witnesses catch up with the log).
+    """
     settings = LedgerSettings.from_meta(store.meta())
-    data = canonical_json(build_bundle(store, lot_id))
+    data = canonical_json(build_bundle(store, lot_id, checkpoint=checkpoint, cosigned=cosigned))
     try:
         verdict = verify_bundle(data, own_trust(settings), witnesses=0)
     except VerificationError as exc:
@@ -98,15 +106,16 @@ def trust_file(store: Store) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_bundle(store: Store, lot_id: str) -> dict[str, Any]:
+def build_bundle(
+    store: Store, lot_id: str, *, checkpoint: int | None = None, cosigned: bool = False
+) -> dict[str, Any]:
     """The bundle as a JSON value (see docs/formats.md, "Evidence bundles")."""
     settings = LedgerSettings.from_meta(store.meta())
     log = LedgerLog(settings.log)
     with _snapshot(store) as conn:
-        note = latest_checkpoint(conn)
-        if note is None:
-            raise NotFound("the ledger's log has no checkpoint yet; ingest events first")
+        note = newest_cosigned(conn) if cosigned else checkpoint_at(conn, checkpoint)
         size = parse_checkpoint(parse_note_unverified(note).text).size
+        reader = latest_reader(settings.log.directory, conn)
         found = store.lots_by_id(conn, [lot_id])
         if lot_id not in found:
             raise NotFound(f"lot {lot_id!r} is not in the ledger; list lots with `raretrace lots`")
@@ -114,9 +123,11 @@ def build_bundle(store: Store, lot_id: str) -> dict[str, Any]:
         custody = closure_events(history, lineage_closure(history, lot_id))
         registry = _registry_events(conn, size, [body for _, _, body in custody.values()])
     events = {seq: body for seq, _, body in custody.values()} | registry
-    if max(events) >= size:  # pragma: no cover - the checkpoint commits with its events
-        raise VerificationError(f"leaf {max(events)} is beyond the checkpoint of size {size}")
-    reader = log.reader(size)
+    if max(events) >= size:
+        raise NotFound(
+            f"lot {lot_id!r} has events after the checkpoint of size {size} (up to leaf"
+            f" {max(events)}); export against a newer checkpoint, or have witnesses cosign one"
+        )
     proofs = {seq: inclusion_proof(reader, index=seq, size=size) for seq in sorted(events)}
     table, indexed = _shared_hashes(proofs)
     return {

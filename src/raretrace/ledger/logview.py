@@ -90,7 +90,7 @@ def _stored_note(conn: Connection, size: int) -> str | None:
     return note
 
 
-def _checkpoint_at(conn: Connection, size: int | None) -> str:
+def checkpoint_at(conn: Connection, size: int | None) -> str:
     """The stored note for ``size`` (default: the latest), or NotFound saying what exists."""
     latest = _latest_size(conn)
     if latest is None:
@@ -107,11 +107,21 @@ def _checkpoint_at(conn: Connection, size: int | None) -> str:
     return note
 
 
+def newest_cosigned(conn: Connection) -> str:
+    """The newest stored checkpoint that at least one witness has cosigned."""
+    query = select(schema.checkpoints.c.note).order_by(schema.checkpoints.c.size.desc())
+    for (note,) in conn.execute(query):
+        if len(parse_note_unverified(note).signatures) > 1:
+            return str(note)
+    raise NotFound("no stored checkpoint carries a witness cosignature yet; ask a witness to"
+                   " run `raretrace witness cosign`")  # fmt: skip
+
+
 def _parsed(note: str) -> Checkpoint:
     return parse_checkpoint(parse_note_unverified(note).text)
 
 
-def _latest_reader(directory: Path, conn: Connection) -> TileReader:
+def latest_reader(directory: Path, conn: Connection) -> TileReader:
     """Tiles of the latest checkpoint's tree, which serve every smaller tree too.
 
     A tree of an older size is read through the newest tiles rather than its own: its
@@ -124,7 +134,7 @@ def _latest_reader(directory: Path, conn: Connection) -> TileReader:
 def checkpoint_note(store: Store, *, size: int | None = None) -> str:
     """The signed checkpoint note (with any cosignatures) for ``size``, default the latest."""
     with store.engine.connect() as conn:
-        return _checkpoint_at(conn, size)
+        return checkpoint_at(conn, size)
 
 
 def log_vkey(store: Store) -> str:
@@ -177,9 +187,9 @@ def prove_event(store: Store, event_id: str, *, size: int | None = None) -> Incl
     """
     settings = _log_settings(store)
     with store.engine.connect() as conn:
-        note = _checkpoint_at(conn, size)
+        note = checkpoint_at(conn, size)
         index, leaf = _event_leaf(conn, event_id)
-        reader = _latest_reader(settings.directory, conn)
+        reader = latest_reader(settings.directory, conn)
     checkpoint = _parsed(note)
     if index >= checkpoint.size:
         raise NotFound(
@@ -250,12 +260,12 @@ def prove_consistency(
     """
     directory = _log_settings(store).directory
     with store.engine.connect() as conn:
-        latest = _parsed(_checkpoint_at(conn, None)).size
+        latest = _parsed(checkpoint_at(conn, None)).size
         new = latest if new_size is None else new_size
         if new > latest:
             raise NotFound(f"the log's latest checkpoint has size {latest}; no tree of size {new}")
         old_note, new_note = _stored_note(conn, old_size), _stored_note(conn, new)
-        reader = _latest_reader(directory, conn)
+        reader = latest_reader(directory, conn)
     proof = consistency_proof(reader, old_size=old_size, new_size=new)
     old_root = _tree_root(reader, old_size, old_note)
     new_root = _tree_root(reader, new, new_note)
