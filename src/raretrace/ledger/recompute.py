@@ -16,6 +16,7 @@ from raretrace.domain.errors import VerificationError
 from raretrace.domain.lineage import differences
 from raretrace.domain.model import Facility, Lot
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
+from raretrace.ledger.settings import LedgerSettings
 from raretrace.store import schema
 from raretrace.store.store import Store
 
@@ -73,7 +74,8 @@ def recompute_lot(store: Store, lot_id: str) -> Lot:
     with store.engine.connect() as conn:
         history = StoredHistory(conn)
         history.load_registry()
-        return lineage.recompute_lot(history, lot_id, store.tolerance())
+        tolerance = LedgerSettings.from_meta(store.meta(conn)).tolerance
+        return lineage.recompute_lot(history, lot_id, tolerance)
 
 
 def lots_touched(store: Store) -> dict[str, int]:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from raretrace.domain.errors import ConfigError, NotFound
-from raretrace.domain.model import Lot, Tolerance
+from raretrace.domain.model import Lot
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
 from raretrace.store import schema
 from raretrace.store.engine import open_engine
@@ -99,13 +99,6 @@ class Store:
             with self.engine.connect() as c:
                 return self.meta(c)
         return {r.key: r.value for r in conn.execute(select(schema.meta))}
-
-    def tolerance(self) -> Tolerance:
-        m = self.meta()
-        return Tolerance(
-            relative=float(m.get("tolerance_relative", "0.005")),
-            absolute_kg=float(m.get("tolerance_absolute_kg", "0.001")),
-        )
 
     # -- registry ---------------------------------------------------------------------------
     def registry(self, conn: Connection | None = None) -> Registry:
