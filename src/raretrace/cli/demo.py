@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from raretrace.cli.main import app, err, out
 from raretrace.domain.errors import ConfigError
-from raretrace.domain.model import Lot
+from raretrace.domain.model import STAGES, Lot
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
 from raretrace.store import schema
@@ -125,10 +125,13 @@ def _tour(store: Store, report: IngestReport, elapsed: float) -> None:
                     f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda i: -i[1])
                 )
                 out.print(f"  {element}: {view['elements_kg'][element]:,.3f} kg from {mix}")
-        out.print(
-            "  path: "
-            + " → ".join(f"{s['stage']} {s['facility']} ({s['country']})" for s in view["path"])
-        )
+        out.print("  passed through, by stage:")
+        for stage in STAGES:
+            places = [
+                f"{s['facility']} ({s['country']})" for s in view["path"] if s["stage"] == stage
+            ]
+            if places:
+                out.print(f"    {stage}: {', '.join(places)}")
         out.print(f"  (full view: raretrace --db {store.url} trace {view['lot']} --json)")
     found = store.discrepancies(limit=1)
     if found:
