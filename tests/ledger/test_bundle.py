@@ -455,3 +455,22 @@ def test_export_against_the_newest_cosigned_checkpoint(db_url: str, tmp_path: Pa
     with pytest.raises(NotFound, match="no checkpoint is stored for tree size 3"):
         export_bundle(ledger.store, "L3", checkpoint=3)
     ledger.close()
+
+
+def test_the_shipped_bundle_schema_is_the_verifiers_and_bundles_validate(case: Case) -> None:
+    import importlib.resources
+
+    import jsonschema
+
+    from raretrace.verify import Bundle
+
+    shipped = json.loads(
+        (importlib.resources.files("raretrace") / "schemas" / "bundle.schema.json").read_text()
+    )
+    generated = Bundle.model_json_schema()
+    assert {k: v for k, v in shipped.items() if k in generated and k != "description"} == {
+        k: v for k, v in generated.items() if k != "description"
+    }, "regenerate src/raretrace/schemas/bundle.schema.json from raretrace.verify.Bundle"
+    jsonschema.Draft202012Validator(shipped).validate(case.bundle)
+    broken = {**case.bundle, "version": 2}
+    assert not jsonschema.Draft202012Validator(shipped).is_valid(broken)
