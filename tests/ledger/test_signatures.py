@@ -155,3 +155,15 @@ def test_worker_processes_agree_with_in_process_checks(db_url: str) -> None:
         (457, "signature-unknown-key"),
     ]
     ledger.close()
+
+
+def test_an_event_too_large_for_a_log_entry_is_rejected_alone(db_url: str) -> None:
+    ledger = _ledger(db_url)
+    events = [_signed(e) for e in _events()[:2]]
+    bulky = _signed({**_events()[0], "id": "bulky", "notes": "x" * 70_000})
+    bulky["outputs"] = [{**bulky["outputs"][0], "lot": "BULKY-1"}]
+    bulky = _signed(bulky)
+    report = ledger.ingest(enumerate([events[0], bulky, events[1]], 1))
+    assert (report.accepted, report.rejected) == (2, 1)
+    (rejection,) = report.rejections
+    assert rejection.rule == "event-too-large" and "65,535" in rejection.error.message

@@ -38,6 +38,7 @@ from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.signatures import Checked, SignatureChecker, as_error, check_one
 from raretrace.ledger.transparency import LedgerLog, latest_checkpoint
 from raretrace.ledger.writes import write_batch
+from raretrace.log.tile_format import MAX_ENTRY_SIZE
 from raretrace.store.engine import WRITE_OPTION
 from raretrace.store.store import Store
 
@@ -280,6 +281,16 @@ class Ledger:
                 )
             if verdict is not None:
                 raise as_error(verdict)
+            if (
+                leaf is not None
+                and len(leaf) > MAX_ENTRY_SIZE // 4
+                and (len(leaf.encode("utf-8")) > MAX_ENTRY_SIZE)
+            ):
+                raise ValidationError(
+                    "event-too-large", f"event {event.id!r}",
+                    f"its canonical JSON is {len(leaf.encode('utf-8')):,} bytes; a log entry holds"
+                    f" at most {MAX_ENTRY_SIZE:,} (C2SP tlog-tiles); move bulky data elsewhere",
+                )  # fmt: skip
             if leaf is None:  # pragma: no cover - parse_event accepted it, so it is JSON
                 raise ValidationError("format", f"event {event.id!r}", "has no JSON form")
             known = state.bodies.get(event.id)

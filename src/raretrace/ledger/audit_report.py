@@ -78,7 +78,7 @@ def _event_key(seq: int, event_id: object) -> str:
 
 
 def _stream(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
-    result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=CHUNK))
     for row in result:
         yield tuple(row)
 

@@ -11,6 +11,7 @@ database's size when the log is next opened; if they lag, they are rebuilt from 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,13 +105,16 @@ class LedgerLog:
         return TileReader(self.settings.directory, size)
 
 
-def _stored_leaves(conn: Connection, start: int, end: int) -> list[bytes]:
+def _stored_leaves(conn: Connection, start: int, end: int) -> Iterator[bytes]:
+    """The stored leaves ``start``…``end - 1``, streamed (a rebuild can cover the whole log)."""
     query = (
         select(schema.events.c.body)
         .where(schema.events.c.seq >= start, schema.events.c.seq < end)
         .order_by(schema.events.c.seq)
     )
-    return [body.encode("utf-8") for (body,) in conn.execute(query)]
+    # Options on the statement, not the connection: the batch's INSERTs follow on it.
+    for (body,) in conn.execute(query.execution_options(stream_results=True, yield_per=5000)):
+        yield body.encode("utf-8")
 
 
 def latest_checkpoint(conn: Connection) -> str | None:
