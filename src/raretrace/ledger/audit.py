@@ -173,7 +173,7 @@ class _Audit:
     def events(self, verifier: _Verifier) -> None:
         e = schema.events
         query = select(e.c.seq, e.c.id, e.c.type, e.c.time, e.c.actor, e.c.body).order_by(e.c.seq)
-        rows = self.conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+        rows = self.conn.execute(query.execution_options(stream_results=True, yield_per=CHUNK))
         pending: deque[tuple[Sequence[Any], list[Future[list[Verdict]]]]] = deque()
         for chunk in rows.partitions():
             pending.append((chunk, verifier.submit([r[5] for r in chunk])))
@@ -265,11 +265,10 @@ class _Audit:
         ids = sorted(self.replay.lots)
         self.report.lots = len(ids)
         kept: dict[str, Mapping[str, Any]] = {}
-        rows = (
-            self.conn.execution_options(stream_results=True, yield_per=CHUNK)
-            .execute(select(schema.lots).order_by(schema.lots.c.id))
-            .mappings()
-        )
+        query = select(schema.lots).order_by(schema.lots.c.id)
+        rows = self.conn.execute(
+            query.execution_options(stream_results=True, yield_per=CHUNK)
+        ).mappings()
         position = 0
         for row in rows:
             while position < len(ids) and ids[position] < row["id"]:
