@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from raretrace.domain import lineage
 from raretrace.domain.canonical import canonical_json
-from raretrace.domain.elements import oxide_equivalent, total_reo
 from raretrace.domain.errors import ConfigError, NotFound, RaretraceError, VerificationError
 from raretrace.domain.events import TransformEvent, parse_event
 from raretrace.domain.keys import ParticipantKey, check_signature, parse_key
@@ -37,11 +36,11 @@ from raretrace.domain.model import (
     Facility,
     Lot,
     Tolerance,
-    display_time,
 )
 from raretrace.domain.model import normalize_time as _normalize_time
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
 from raretrace.domain.rules import check_balance, consume
+from raretrace.domain.views import lot_view
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
 from raretrace.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from raretrace.log.note import Ed25519Verifier, parse_note_unverified
@@ -280,7 +279,7 @@ def verify_bundle(
     transforms = _check_balances(source, cutoffs, trust.tolerance)
     lot = _attempt(f"recomputing lot {bundle.lot!r}", lineage.recompute_lot, source, bundle.lot,
                    trust.tolerance)  # fmt: skip
-    _check_claim(bundle.claim, lot, source.events_of(bundle.lot)[-1][2])
+    _check_claim(bundle.claim, lot)
     if unused:  # checked last, so a dropped event is reported as what it breaks
         raise VerificationError(f"proof hash {min(unused)} is used by no proof")
     return Verdict(
@@ -532,27 +531,14 @@ def _check_balances(source: BundleHistory, cutoffs: Mapping[str, float], tol: To
 _SHARE_FIELDS = ("origin", "recycled_share")
 
 
-def expected_view(lot: Lot, last_event: Mapping[str, Any]) -> dict[str, Any]:
+def expected_view(lot: Lot) -> dict[str, Any]:
     """The lot view (as ``raretrace trace --json`` prints it) of a recomputed lot, unrounded."""
-    p = lot.provenance
-    view: dict[str, Any] = {
-        "lot": lot.id, "form": lot.form, "status": lot.status, "mass_kg": lot.mass_kg,
-        "elements_kg": dict(lot.elements_kg),
-        "oxide_equivalent_kg": oxide_equivalent(lot.elements_kg),
-        "treo_kg": total_reo(lot.elements_kg), "custodian": lot.custodian,
-        "facility": lot.facility,
-        "time": display_time(_normalize_time(last_event["time"], "event")),
-        "origin": {"by_country": p.by_country, "by_mine": p.by_mine},
-        "recycled_share": p.recycled_share(), "path": [s.to_json() for s in p.path],
-    }  # fmt: skip
-    if lot.destination:
-        view.update(in_transit_to=lot.destination, consignee=lot.consignee)
-    return view
+    return lot_view(lot, mass_digits=None, share_digits=None)
 
 
-def _check_claim(claim: Mapping[str, Any], lot: Lot, last_event: Mapping[str, Any]) -> None:
+def _check_claim(claim: Mapping[str, Any], lot: Lot) -> None:
     diffs: list[str] = []
-    _compare("claim", claim, expected_view(lot, last_event), diffs, unit=1e-6)
+    _compare("claim", claim, expected_view(lot), diffs, unit=1e-6)
     if diffs:
         more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
         raise VerificationError(

@@ -16,7 +16,15 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from raretrace.domain.errors import NotFound, VerificationError
-from raretrace.domain.model import ACTIVE, IN_TRANSIT, Facility, Lot, Provenance, Tolerance
+from raretrace.domain.model import (
+    ACTIVE,
+    IN_TRANSIT,
+    Facility,
+    Lot,
+    Provenance,
+    Tolerance,
+    normalize_time,
+)
 from raretrace.domain.provenance import at_source, merge_paths, mix, restrict, step_at
 from raretrace.domain.rules import consume, scaled
 
@@ -58,7 +66,7 @@ def recompute_lot(source: EventSource, lot_id: str, tolerance: Tolerance) -> Lot
 def differences(materialized: Lot, recomputed: Lot, *, places: int = 9) -> list[str]:
     """What differs between two states of one lot (empty when they agree)."""
     diffs = []
-    for name in ("form", "status", "custodian", "facility", "destination"):
+    for name in ("form", "status", "custodian", "facility", "destination", "time"):
         a, b = getattr(materialized, name), getattr(recomputed, name)
         if a != b:
             diffs.append(f"{name}: stored {a!r}, recomputed {b!r}")
@@ -137,13 +145,21 @@ def _created(
         custodian=body["actor"],
         facility=facility.id,
         status=ACTIVE,
-        time=body["time"],
+        time=normalize_time(body["time"], f"event #{seq}"),
         created_seq=seq,
         provenance=prov,
     )
 
 
 def _replay(
+    h: EventSource, lot: Lot, seq: int, role: str, body: Mapping[str, Any], tol: Tolerance
+) -> Lot:
+    after = _replay_role(h, lot, seq, role, body, tol)
+    after.time = normalize_time(body["time"], f"event #{seq}")
+    return after
+
+
+def _replay_role(
     h: EventSource, lot: Lot, seq: int, role: str, body: Mapping[str, Any], tol: Tolerance
 ) -> Lot:
     if role == "shipped":

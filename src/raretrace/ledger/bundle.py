@@ -22,9 +22,9 @@ from sqlalchemy import Connection, select
 from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import NotFound, VerificationError
 from raretrace.domain.registry import parse_participant
+from raretrace.domain.views import lot_view
 from raretrace.ledger.logview import checkpoint_at, latest_reader, newest_cosigned
 from raretrace.ledger.recompute import StoredHistory
-from raretrace.ledger.service import lot_view
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LedgerLog
 from raretrace.log.checkpoint import parse_checkpoint

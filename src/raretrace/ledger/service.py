@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from raretrace.domain.canonical import canonical_json
-from raretrace.domain.elements import oxide_equivalent, total_reo
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError
 from raretrace.domain.keys import parse_key, sign_event
-from raretrace.domain.model import REGISTRY_ACTOR, Lot, Tolerance, display_time, normalize_time
+from raretrace.domain.model import REGISTRY_ACTOR, Tolerance, normalize_time
 from raretrace.domain.registry import Registry, parse_registry
+from raretrace.domain.views import lot_view
 from raretrace.ledger.append import IngestReport, Ledger
 from raretrace.ledger.keyfiles import KeyFile, new_key, read_key_file, write_key_file
 from raretrace.ledger.settings import LedgerSettings
@@ -223,35 +223,3 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
 def trace(store: Store, lot_id: str) -> dict[str, Any]:
     """A lot's state and materialized provenance, as ``raretrace trace --json`` prints it."""
     return lot_view(store.lot(lot_id))
-
-
-def _r(x: float, digits: int = 6) -> float:
-    return round(x, digits) + 0.0
-
-
-def lot_view(lot: Lot) -> dict[str, Any]:
-    """The JSON view of a lot (masses in kg to the milligram, shares to 1e-9)."""
-    p = lot.provenance
-    return {
-        "lot": lot.id,
-        "form": lot.form,
-        "status": lot.status,
-        "mass_kg": _r(lot.mass_kg),
-        "elements_kg": {e: _r(kg) for e, kg in lot.elements_kg.items()},
-        "oxide_equivalent_kg": {o: _r(kg) for o, kg in oxide_equivalent(lot.elements_kg).items()},
-        "treo_kg": _r(total_reo(lot.elements_kg)),
-        "custodian": lot.custodian,
-        "facility": lot.facility,
-        "time": display_time(lot.time),
-        "origin": {
-            "by_country": {e: {k: _r(v, 9) for k, v in s.items()} for e, s in p.by_country.items()},
-            "by_mine": {e: {k: _r(v, 9) for k, v in s.items()} for e, s in p.by_mine.items()},
-        },
-        "recycled_share": {e: _r(v, 9) for e, v in p.recycled_share().items()},
-        "path": [s.to_json() for s in p.path],
-        **(
-            {"in_transit_to": lot.destination, "consignee": lot.consignee}
-            if lot.destination
-            else {}
-        ),
-    }

@@ -1,0 +1,50 @@
+"""The JSON view of a lot that ``raretrace trace --json`` prints and bundles claim.
+
+One function for both, so what the ledger prints and what an offline verifier recomputes
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from raretrace.domain.elements import oxide_equivalent, total_reo
+from raretrace.domain.model import Lot, display_time
+
+
+def _rounder(digits: int | None) -> Callable[[float], float]:
+    if digits is None:
+        return float
+    return lambda x: round(x, digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def lot_view(
+    lot: Lot, *, mass_digits: int | None = 6, share_digits: int | None = 9
+) -> dict[str, Any]:
+    """A lot's state and provenance as JSON: masses in kg (to the milligram by default),
+    shares to 1e-9; ``None`` digits keep full precision (what a verifier compares with)."""
+    kg, share = _rounder(mass_digits), _rounder(share_digits)
+    p = lot.provenance
+
+    def shares(by: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+        return {e: {k: share(v) for k, v in s.items()} for e, s in by.items()}
+
+    view: dict[str, Any] = {
+        "lot": lot.id,
+        "form": lot.form,
+        "status": lot.status,
+        "mass_kg": kg(lot.mass_kg),
+        "elements_kg": {e: kg(v) for e, v in lot.elements_kg.items()},
+        "oxide_equivalent_kg": {o: kg(v) for o, v in oxide_equivalent(lot.elements_kg).items()},
+        "treo_kg": kg(total_reo(lot.elements_kg)),
+        "custodian": lot.custodian,
+        "facility": lot.facility,
+        "time": display_time(lot.time),
+        "origin": {"by_country": shares(p.by_country), "by_mine": shares(p.by_mine)},
+        "recycled_share": {e: share(v) for e, v in p.recycled_share().items()},
+        "path": [s.to_json() for s in p.path],
+    }
+    if lot.destination:
+        view.update(in_transit_to=lot.destination, consignee=lot.consignee)
+    return view
