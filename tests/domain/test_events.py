@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from examples import example_events
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.events import (
     EVENT_TYPES,
@@ -22,40 +23,7 @@ from raretrace.domain.events import (
     parse_event,
 )
 
-EXTRACT: dict[str, Any] = {
-    "id": "e1",
-    "type": "extract",
-    "time": "2025-01-05T08:00:00Z",
-    "actor": "lynas-au",
-    "facility": "AU-MTWELD",
-    "outputs": [
-        {
-            "lot": "MW-1",
-            "form": "concentrate",
-            "mass_kg": 1000.0,
-            "elements_kg": {"La": 100.0, "Ce": 180.0, "Pr": 20.0, "Nd": 70.0, "Th": 1.2},
-        }
-    ],
-}
-SHIP = {
-    "id": "e2",
-    "type": "ship",
-    "time": "2025-01-06T00:00:00Z",
-    "actor": "lynas-au",
-    "lot": "MW-1",
-    "from": "AU-MTWELD",
-    "to": "MY-GEBENG",
-    "consignee": "lynas-my",
-}
-RECEIVE = {
-    "id": "e3",
-    "type": "receive",
-    "time": "2025-01-20T00:00:00Z",
-    "actor": "lynas-my",
-    "lot": "MW-1",
-    "facility": "MY-GEBENG",
-    "mass_kg": 999.0,
-}
+EXTRACT, SHIP, RECEIVE, _, ADJUST = example_events()
 TRANSFORM = {
     "id": "e4",
     "type": "transform",
@@ -66,15 +34,6 @@ TRANSFORM = {
     "inputs": [{"lot": "MW-1", "mass_kg": 999}],
     "outputs": [{"lot": "NDPR-1", "form": "oxide", "mass_kg": 105, "elements_kg": {"Nd": 69}}],
     "losses_kg": {"Nd": 0.93},
-}
-ADJUST = {
-    "id": "e5",
-    "type": "adjust",
-    "time": "2025-01-26T00:00:00Z",
-    "actor": "lynas-my",
-    "lot": "NDPR-1",
-    "mass_kg": -1,
-    "reason": "sampling",
 }
 PARTICIPANT = {
     "id": "p1",

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from examples import example_events
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.events import parse_event
 from raretrace.domain.model import (
@@ -53,66 +54,7 @@ REGISTRY_DOC: dict[str, Any] = {
     ],
 }  # fmt: skip
 
-E1 = {
-    "id": "e1",
-    "type": "extract",
-    "time": "2025-01-05T08:00:00Z",
-    "actor": "lynas-au",
-    "facility": "AU-MTWELD",
-    "outputs": [
-        {
-            "lot": "MW-1",
-            "form": "concentrate",
-            "mass_kg": 1000.0,
-            "elements_kg": {"La": 100.0, "Ce": 180.0, "Pr": 20.0, "Nd": 70.0, "Th": 1.2},
-        }
-    ],
-}
-E2 = {
-    "id": "e2",
-    "type": "ship",
-    "time": "2025-01-06T00:00:00Z",
-    "actor": "lynas-au",
-    "lot": "MW-1",
-    "from": "AU-MTWELD",
-    "to": "MY-GEBENG",
-    "consignee": "lynas-my",
-}
-E3 = {
-    "id": "e3",
-    "type": "receive",
-    "time": "2025-01-20T00:00:00Z",
-    "actor": "lynas-my",
-    "lot": "MW-1",
-    "facility": "MY-GEBENG",
-    "mass_kg": 999.0,
-}
-E4 = {
-    "id": "e4",
-    "type": "transform",
-    "process": "separation",
-    "time": "2025-01-25T00:00:00Z",
-    "actor": "lynas-my",
-    "facility": "MY-GEBENG",
-    "inputs": [{"lot": "MW-1", "mass_kg": 999.0}],
-    "outputs": [
-        {"lot": "NDPR-1", "form": "oxide", "mass_kg": 105.0,
-         "elements_kg": {"Pr": 19.9, "Nd": 69.8}},
-        {"lot": "LACE-1", "form": "intermediate", "mass_kg": 330.0,
-         "elements_kg": {"La": 99.8, "Ce": 179.7}},
-        {"lot": "RES-1", "form": "residue", "mass_kg": 500.0, "elements_kg": {"Th": 1.1988}},
-    ],
-    "losses_kg": {"La": 0.1, "Ce": 0.12, "Pr": 0.08, "Nd": 0.13},
-}  # fmt: skip
-E5 = {
-    "id": "e5",
-    "type": "adjust",
-    "time": "2025-01-26T00:00:00Z",
-    "actor": "lynas-my",
-    "lot": "NDPR-1",
-    "mass_kg": -1.0,
-    "reason": "sampling",
-}
+E1, E2, E3, E4, E5 = example_events()
 
 
 class State:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from examples import example_events
 from raretrace.domain.elements import ELEMENT_KEYS
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.events import EVENT_TYPES, parse_event
@@ -28,6 +29,7 @@ REGISTRY_SCHEMA = _schema("registry")
 EVENTS = Draft202012Validator(EVENT_SCHEMA)
 REGISTRY = Draft202012Validator(REGISTRY_SCHEMA)
 
+ISSUE_EVENTS = example_events()
 ISSUE_REGISTRY = {
     "participants": [{"id": "lynas-my", "name": "Lynas Malaysia Sdn Bhd", "country": "MY"}],
     "facilities": [
@@ -36,27 +38,6 @@ ISSUE_REGISTRY = {
          "capacity_t_per_year": 10500, "technology_origin": "AU", "cahra": False}
     ],
 }  # fmt: skip
-ISSUE_EVENTS = [
-    {"id": "e1", "type": "extract", "time": "2025-01-05T08:00:00Z", "actor": "lynas-au",
-     "facility": "AU-MTWELD", "outputs": [{"lot": "MW-1", "form": "concentrate",
-     "mass_kg": 1000.0, "elements_kg": {"La": 100.0, "Ce": 180.0, "Pr": 20.0, "Nd": 70.0,
-     "Th": 1.2}}]},
-    {"id": "e2", "type": "ship", "time": "2025-01-06T00:00:00Z", "actor": "lynas-au",
-     "lot": "MW-1", "from": "AU-MTWELD", "to": "MY-GEBENG", "consignee": "lynas-my"},
-    {"id": "e3", "type": "receive", "time": "2025-01-20T00:00:00Z", "actor": "lynas-my",
-     "lot": "MW-1", "facility": "MY-GEBENG", "mass_kg": 999.0},
-    {"id": "e4", "type": "transform", "process": "separation", "time": "2025-01-25T00:00:00Z",
-     "actor": "lynas-my", "facility": "MY-GEBENG", "inputs": [{"lot": "MW-1", "mass_kg": 999.0}],
-     "outputs": [{"lot": "NDPR-1", "form": "oxide", "mass_kg": 105.0,
-                  "elements_kg": {"Pr": 19.9, "Nd": 69.8}},
-                 {"lot": "LACE-1", "form": "intermediate", "mass_kg": 330.0,
-                  "elements_kg": {"La": 99.8, "Ce": 179.7}},
-                 {"lot": "RES-1", "form": "residue", "mass_kg": 500.0,
-                  "elements_kg": {"Th": 1.1988}}],
-     "losses_kg": {"La": 0.1, "Ce": 0.12, "Pr": 0.08, "Nd": 0.13}},
-    {"id": "e5", "type": "adjust", "time": "2025-01-26T00:00:00Z", "actor": "lynas-my",
-     "lot": "NDPR-1", "mass_kg": -1.0, "reason": "sampling"},
-]  # fmt: skip
 
 
 def _errors(validator: Draft202012Validator, doc: object) -> list[str]:

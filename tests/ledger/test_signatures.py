@@ -6,14 +6,13 @@ Every rejection names its rule; the worker-process path and the in-process path 
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import rfc8785
 from sqlalchemy import select
 
+from examples import example_events, example_registry
 from ledger_support import new_ledger, snapshot
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.keys import sign_event
@@ -23,22 +22,16 @@ from raretrace.ledger.keyfiles import KeyFile, new_key
 from raretrace.store import schema
 
 pytestmark = pytest.mark.integration
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 AU = new_key("lynas-au", seed=b"a" * 32)
 MY = new_key("lynas-my", seed=b"m" * 32)
 MY_NEXT = new_key("lynas-my", kid="lynas-my-2026", seed=b"n" * 32)
 
 
 def _registry(my_keys: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    doc = json.loads((FIXTURES / "example_registry.json").read_text())
+    doc = example_registry()
     doc["participants"][0]["keys"] = [AU.registry_entry("2025-01-01T00:00:00Z")]
     doc["participants"][1]["keys"] = my_keys or [MY.registry_entry("2025-01-01T00:00:00Z")]
     return doc
-
-
-def _events() -> list[dict[str, Any]]:
-    lines = (FIXTURES / "example_events.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
 
 
 def _signed(event: dict[str, Any], key: KeyFile | None = None) -> dict[str, Any]:
@@ -60,7 +53,7 @@ def _rejected(ledger: Ledger, event: dict[str, Any]) -> ValidationError:
 
 def test_signed_chain_is_accepted_and_leaves_are_rfc8785(db_url: str) -> None:
     ledger = _ledger(db_url)
-    signed = [_signed(e) for e in _events()]
+    signed = [_signed(e) for e in example_events()]
     report = ledger.ingest(enumerate(signed, 1))
     assert (report.accepted, report.rejected) == (5, 0)
     with ledger.store.engine.connect() as conn:
@@ -71,7 +64,7 @@ def test_signed_chain_is_accepted_and_leaves_are_rfc8785(db_url: str) -> None:
 
 def test_missing_bad_unknown_and_foreign_signatures_are_named(db_url: str) -> None:
     ledger = _ledger(db_url)
-    first = _events()[0]
+    first = example_events()[0]
     assert _rejected(ledger, first).rule == "signature-missing"
     tampered = _signed(first)
     tampered["outputs"][0]["mass_kg"] = 2000.0
@@ -91,12 +84,12 @@ def test_missing_bad_unknown_and_foreign_signatures_are_named(db_url: str) -> No
 def test_keys_outside_their_validity_are_refused(db_url: str) -> None:
     revoked = MY.registry_entry("2025-01-01T00:00:00Z") | {"revoked_at": "2025-01-10T00:00:00Z"}
     ledger = _ledger(db_url, _registry([revoked]))
-    events = [_signed(e) for e in _events()]
+    events = [_signed(e) for e in example_events()]
     ledger.ingest(enumerate(events[:2], 1))
     exc = _rejected(ledger, events[2])  # received on 2025-01-20, after the revocation
     assert exc.rule == "signature-key-not-valid"
     assert "until 2025-01-10T00:00:00Z" in exc.detail and "2025-01-20T00:00:00Z" in exc.detail
-    first = _events()[0]
+    first = example_events()[0]
     early = {**first, "id": "early", "time": "2024-12-31T00:00:00Z"}
     early["outputs"] = [{**first["outputs"][0], "lot": "EARLY-1"}]
     exc = _rejected(ledger, _signed(early))
@@ -105,7 +98,7 @@ def test_keys_outside_their_validity_are_refused(db_url: str) -> None:
 
 def test_key_rotation_is_a_registry_event(db_url: str) -> None:
     ledger = _ledger(db_url)
-    events = [_signed(e) for e in _events()]
+    events = [_signed(e) for e in example_events()]
     ledger.ingest(enumerate(events[:3], 1))
     rotated = _registry(
         [
@@ -120,7 +113,7 @@ def test_key_rotation_is_a_registry_event(db_url: str) -> None:
     new_signed = _signed(events[3] | {"sig": None}, MY_NEXT)
     report = ledger.ingest(enumerate([*changes, new_signed], 1))
     assert (report.accepted, report.rejected) == (2, 0), report.rejections
-    old_key_late = _signed(_events()[4], MY)  # dated 2025-01-26, after the revocation
+    old_key_late = _signed(example_events()[4], MY)  # dated 2025-01-26, after the revocation
     assert _rejected(ledger, old_key_late).rule == "signature-key-not-valid"
     with ledger.store.engine.connect() as conn:
         assert conn.execute(select(schema.events.c.type)).all().count(("participant",)) == 3
@@ -142,7 +135,7 @@ def test_worker_processes_agree_with_in_process_checks(db_url: str) -> None:
     ledger = _ledger(db_url)
     events = []
     for i in range(600):
-        event = copy.deepcopy(_events()[0])
+        event = copy.deepcopy(example_events()[0])
         event["id"] = f"x{i}"
         event["outputs"][0]["lot"] = f"X-{i}"
         events.append(_signed(event))
@@ -159,8 +152,8 @@ def test_worker_processes_agree_with_in_process_checks(db_url: str) -> None:
 
 def test_an_event_too_large_for_a_log_entry_is_rejected_alone(db_url: str) -> None:
     ledger = _ledger(db_url)
-    events = [_signed(e) for e in _events()[:2]]
-    bulky = _signed({**_events()[0], "id": "bulky", "notes": "x" * 70_000})
+    events = [_signed(e) for e in example_events()[:2]]
+    bulky = _signed({**example_events()[0], "id": "bulky", "notes": "x" * 70_000})
     bulky["outputs"] = [{**bulky["outputs"][0], "lot": "BULKY-1"}]
     bulky = _signed(bulky)
     report = ledger.ingest(enumerate([events[0], bulky, events[1]], 1))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from examples import example_events, example_registry
 from ledger_support import new_ledger
 from raretrace.ledger import transparency
 from raretrace.ledger.append import Ledger
@@ -18,16 +18,11 @@ from raretrace.log.tiles import TileReader, tiles_on_disk
 from raretrace.store import schema
 
 pytestmark = pytest.mark.integration
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REGISTRY = json.loads((FIXTURES / "example_registry.json").read_text())
-
-
-def _events() -> list[dict[str, Any]]:
-    return [json.loads(x) for x in (FIXTURES / "example_events.jsonl").read_text().splitlines()]
+REGISTRY = example_registry()
 
 
 def _extract(n: int) -> dict[str, Any]:
-    first = _events()[0]
+    first = example_events()[0]
     return {**first, "id": f"x{n}", "outputs": [{**first["outputs"][0], "lot": f"X-{n}"}]}
 
 
@@ -48,7 +43,7 @@ def _assert_log_matches_database(ledger: Ledger, log_dir: Path) -> None:
 def test_lost_tiles_are_rebuilt_from_the_events(db_url: str, tmp_path: Path) -> None:
     log_dir = tmp_path / "log"
     ledger = new_ledger(db_url, REGISTRY, log_dir=log_dir)
-    ledger.ingest(enumerate(_events(), 1))
+    ledger.ingest(enumerate(example_events(), 1))
     ledger.close()
     shutil.rmtree(log_dir / "tile")
     ledger = Ledger(ledger.store.__class__.open(db_url))
@@ -62,7 +57,7 @@ def test_tiles_written_for_a_batch_that_never_committed_are_rolled_back(
 ) -> None:
     log_dir = tmp_path / "log"
     ledger = new_ledger(db_url, REGISTRY, log_dir=log_dir)
-    ledger.ingest(enumerate(_events(), 1))
+    ledger.ingest(enumerate(example_events(), 1))
     real = transparency.sign_checkpoint
 
     def crash(*args: Any, **kwargs: Any) -> str:

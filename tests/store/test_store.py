@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from examples import example_events, example_registry
 from ledger_support import new_ledger, snapshot
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError
 from raretrace.ledger import service
@@ -20,18 +20,12 @@ from raretrace.store import schema
 from raretrace.store.store import Store
 
 pytestmark = pytest.mark.integration
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REGISTRY = json.loads((FIXTURES / "example_registry.json").read_text())
-
-
-def _events() -> list[dict[str, Any]]:
-    lines = (FIXTURES / "example_events.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+REGISTRY = example_registry()
 
 
 def test_issue_example_traces_as_specified(db_url: str) -> None:
     ledger = new_ledger(db_url, REGISTRY)
-    report = ledger.ingest(enumerate(_events(), 1))
+    report = ledger.ingest(enumerate(example_events(), 1))
     assert (report.accepted, report.rejected, report.discrepancies) == (5, 0, 0)
     view = service.trace(ledger.store, "NDPR-1")
     assert view["form"] == "oxide" and view["mass_kg"] == 104.0
@@ -51,11 +45,11 @@ def test_issue_example_traces_as_specified(db_url: str) -> None:
 
 def test_resending_is_a_no_op_and_a_changed_resend_is_rejected(db_url: str) -> None:
     ledger = new_ledger(db_url, REGISTRY)
-    ledger.ingest(enumerate(_events(), 1))
+    ledger.ingest(enumerate(example_events(), 1))
     before = snapshot(ledger)
-    again = ledger.ingest(enumerate(_events(), 1))
+    again = ledger.ingest(enumerate(example_events(), 1))
     assert (again.accepted, again.duplicates, again.rejected) == (0, 5, 0)
-    changed = {**_events()[4], "reason": "spill"}
+    changed = {**example_events()[4], "reason": "spill"}
     with pytest.raises(ValidationError) as caught:
         ledger.append(changed)
     assert caught.value.rule == "duplicate-event-id"
@@ -64,7 +58,7 @@ def test_resending_is_a_no_op_and_a_changed_resend_is_rejected(db_url: str) -> N
 
 def test_a_rejected_event_changes_nothing_and_the_batch_goes_on(db_url: str) -> None:
     ledger = new_ledger(db_url, REGISTRY)
-    events = _events()
+    events = example_events()
     greedy = {**events[3], "id": "e4-greedy", "inputs": [{"lot": "MW-1", "mass_kg": 1200.0}]}
     report = ledger.ingest(enumerate([*events[:3], greedy, *events[3:]], 1))
     assert report.rejected == 1 and report.accepted == 5
@@ -77,7 +71,7 @@ def test_a_crash_mid_batch_leaves_no_half_applied_event(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger = new_ledger(db_url, REGISTRY)
-    ledger.ingest(enumerate(_events()[:2], 1))
+    ledger.ingest(enumerate(example_events()[:2], 1))
     before = snapshot(ledger)
     real = writes_module.executemany
     calls = {"n": 0}
@@ -90,16 +84,16 @@ def test_a_crash_mid_batch_leaves_no_half_applied_event(
 
     monkeypatch.setattr(writes_module, "executemany", crash_on_third_write)
     with pytest.raises(RuntimeError, match="power cut"):
-        ledger.ingest(enumerate(_events()[2:], 3))
+        ledger.ingest(enumerate(example_events()[2:], 3))
     monkeypatch.setattr(writes_module, "executemany", real)
     assert snapshot(ledger) == before
-    report = ledger.ingest(enumerate(_events(), 1))
+    report = ledger.ingest(enumerate(example_events(), 1))
     assert (report.accepted, report.duplicates) == (3, 2)
 
 
 def test_acknowledged_events_survive_reopening(db_url: str) -> None:
     ledger = new_ledger(db_url, REGISTRY)
-    ledger.ingest(enumerate(_events(), 1))
+    ledger.ingest(enumerate(example_events(), 1))
     ledger.store.close()
     reopened = Store.open(db_url)
     assert reopened.lot("NDPR-1").mass_kg == pytest.approx(104.0)
@@ -128,7 +122,7 @@ def test_unknown_lot_is_not_found_with_a_hint(db_url: str) -> None:
 
 def test_receipt_off_by_more_than_tolerance_is_listed(db_url: str) -> None:
     ledger = new_ledger(db_url, REGISTRY)
-    events = _events()
+    events = example_events()
     events[2] = {**events[2], "mass_kg": 970.0}
     events[3]["inputs"][0]["mass_kg"] = 970.0
     report = ledger.ingest(enumerate(events[:3], 1))
@@ -141,7 +135,7 @@ def test_receipt_off_by_more_than_tolerance_is_listed(db_url: str) -> None:
 
 def test_recomputation_agrees_with_materialized_state(db_url: str) -> None:
     ledger = new_ledger(db_url, REGISTRY)
-    ledger.ingest(enumerate(_events(), 1))
+    ledger.ingest(enumerate(example_events(), 1))
     for lot in ledger.store.lots():
         assert differences(lot, recompute_lot(ledger.store, lot.id)) == []
 
