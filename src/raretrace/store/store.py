@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from raretrace.domain.errors import ConfigError, NotFound
 from raretrace.domain.model import Lot
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
+from raretrace.domain.rules import Discrepancy
 from raretrace.store import schema
 from raretrace.store.engine import open_engine
 from raretrace.store.rows import lot_from_row
@@ -35,21 +36,11 @@ def _alembic_config(conn: Connection) -> Config:
 
 
 @dataclass(frozen=True, slots=True)
-class DiscrepancyRow:
-    """A receipt that differed from its shipment, as listed by ``raretrace discrepancies``."""
+class DiscrepancyRow(Discrepancy):
+    """A stored discrepancy with the receive event that recorded it (``seq``, ``event_id``)."""
 
     seq: int
     event_id: str
-    lot: str
-    origin: str
-    destination: str
-    shipped_kg: float
-    received_kg: float
-    time: str
-
-    @property
-    def delta_kg(self) -> float:
-        return self.received_kg - self.shipped_kg
 
 
 class Store:
@@ -201,16 +192,4 @@ class Store:
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [
-                DiscrepancyRow(
-                    seq=r.seq,
-                    event_id=r.event_id,
-                    lot=r.lot,
-                    origin=r.origin,
-                    destination=r.destination,
-                    shipped_kg=r.shipped_kg,
-                    received_kg=r.received_kg,
-                    time=r.time,
-                )
-                for r in conn.execute(query)
-            ]
+            return [DiscrepancyRow(**r._asdict()) for r in conn.execute(query)]
