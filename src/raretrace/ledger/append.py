@@ -214,8 +214,9 @@ class Ledger:
                 continue
             events.append(_Parsed(line, event, item, None if stale else leaf, verdict))
         self._commit_batch(events, batch)
+        # Parse rejections come before rule rejections; batches arrive in line order.
+        batch.rejections.sort(key=lambda r: r.line)
         report.add(batch)
-        report.rejections.sort(key=lambda r: r.line)
         gc.collect(1)
 
     def _commit_batch(self, events: list[_Parsed], batch: IngestReport) -> None:
@@ -281,18 +282,9 @@ class Ledger:
                 )
             if verdict is not None:
                 raise as_error(verdict)
-            if (
-                leaf is not None
-                and len(leaf) > MAX_ENTRY_SIZE // 4
-                and (len(leaf.encode("utf-8")) > MAX_ENTRY_SIZE)
-            ):
-                raise ValidationError(
-                    "event-too-large", f"event {event.id!r}",
-                    f"its canonical JSON is {len(leaf.encode('utf-8')):,} bytes; a log entry holds"
-                    f" at most {MAX_ENTRY_SIZE:,} (C2SP tlog-tiles); move bulky data elsewhere",
-                )  # fmt: skip
             if leaf is None:  # pragma: no cover - parse_event accepted it, so it is JSON
                 raise ValidationError("format", f"event {event.id!r}", "has no JSON form")
+            _check_entry_size(event, leaf)
             known = state.bodies.get(event.id)
             if known is not None:
                 if known != leaf:
@@ -315,6 +307,20 @@ class Ledger:
         report.accepted += 1
         if effects.discrepancy is not None:
             report.discrepancies += 1
+
+
+def _check_entry_size(event: LedgerEvent, leaf: str) -> None:
+    # A UTF-8 character is at most 4 bytes: short leaves need no encoding to be measured.
+    if len(leaf) <= MAX_ENTRY_SIZE // 4:
+        return
+    size = len(leaf.encode("utf-8"))
+    if size > MAX_ENTRY_SIZE:
+        raise ValidationError(
+            "event-too-large",
+            f"event {event.id!r}",
+            f"its canonical JSON is {size:,} bytes; a log entry holds at most"
+            f" {MAX_ENTRY_SIZE:,} (C2SP tlog-tiles); move bulky data elsewhere",
+        )
 
 
 @contextmanager
