@@ -67,6 +67,34 @@ def test_a_rejected_event_changes_nothing_and_the_batch_goes_on(db_url: str) -> 
     assert "1200" in report.rejections[0].error.message
 
 
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ('"note": "\\ud800"', "lone surrogate"),
+        ('"n": 123456789012345678901234567890', "123456789012345678901234567890"),
+        ('"n": NaN', "nan"),
+    ],
+)
+def test_json_without_a_canonical_form_is_refused_saying_why(
+    db_url: str, extra: str, named: str
+) -> None:
+    ledger = new_ledger(db_url, REGISTRY)
+    ledger.ingest(enumerate(example_events()[:1], 1))
+    before = snapshot(ledger)
+    line = (
+        '{"id": "e2", "type": "ship", "time": "2025-01-06T00:00:00Z", "actor": "lynas-au",'
+        ' "lot": "MW-1", "from": "AU-MTWELD", "to": "MY-GEBENG", "consignee": "lynas-my", '
+        + extra
+        + "}"
+    )
+    report = ledger.ingest([(7, line)])
+    assert (report.accepted, report.rejected) == (0, 1)
+    rejection = report.rejections[0]
+    assert (rejection.line, rejection.event_id, rejection.rule) == (7, "e2", "format")
+    assert "RFC 8785" in rejection.error.message and named in rejection.error.message
+    assert snapshot(ledger) == before
+
 def test_a_crash_mid_batch_leaves_no_half_applied_event(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

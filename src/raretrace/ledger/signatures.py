@@ -33,12 +33,15 @@ def check_one(item: str | Mapping[str, Any], keys: Keys, required: bool) -> Chec
     """Leaf and signature verdict for one event (text or decoded object)."""
     try:
         raw = json.loads(item) if isinstance(item, str) else item
-        if not isinstance(raw, dict):
-            return None, None
+    except ValueError:
+        return None, None  # not JSON: the parser reports it with its own rule
+    if not isinstance(raw, dict):
+        return None, None
+    try:
         leaf_bytes, signed = canonical_with_and_without(raw, "sig")
-        leaf = leaf_bytes.decode("utf-8")
-    except (ValueError, ValidationError):
-        return None, None  # the parser reports the problem with its own rule
+    except ValidationError as exc:
+        return None, _not_canonical(raw, exc)
+    leaf = leaf_bytes.decode("utf-8")
     if not required and "sig" not in raw:
         return leaf, None
     try:
@@ -47,6 +50,18 @@ def check_one(item: str | Mapping[str, Any], keys: Keys, required: bool) -> Chec
     except ValidationError as exc:
         return leaf, (exc.rule, exc.subject, exc.detail)
     return leaf, None
+
+
+def _not_canonical(raw: Mapping[str, Any], exc: ValidationError) -> tuple[str, str, str]:
+    # JSON that RFC 8785 cannot canonicalise (NaN, a lone surrogate, an integer beyond
+    # ±(2^53-1)) has no leaf and no signable form: refuse it, saying which value.
+    return (
+        "format",
+        f"event {raw.get('id')!r}",
+        f"cannot be put in RFC 8785 canonical form: {exc.subject} {exc.detail};"
+        " keep numbers finite and within ±(2^53-1) (large values as strings) and strings"
+        " valid Unicode",
+    )
 
 
 def check_many(
