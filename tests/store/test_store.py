@@ -67,13 +67,17 @@ def test_a_rejected_event_changes_nothing_and_the_batch_goes_on(db_url: str) -> 
     assert "1200" in report.rejections[0].error.message
 
 
-
 @pytest.mark.parametrize(
     ("extra", "named"),
     [
-        ('"note": "\\ud800"', "lone surrogate"),
-        ('"n": 123456789012345678901234567890', "123456789012345678901234567890"),
-        ('"n": NaN', "nan"),
+        # Not even strict JSON: refused by the reader, which names the problem.
+        ('"note": "\\ud800"', "surrogate"),
+        # JSON with no RFC 8785 form: refused before it can become a leaf.
+        (
+            '"n": 123456789012345678901234567890',
+            "canonical form: number 123456789012345678901234567890",
+        ),
+        ('"n": 1e400', "not valid JSON (number is infinity"),
     ],
 )
 def test_json_without_a_canonical_form_is_refused_saying_why(
@@ -92,8 +96,9 @@ def test_json_without_a_canonical_form_is_refused_saying_why(
     assert (report.accepted, report.rejected) == (0, 1)
     rejection = report.rejections[0]
     assert (rejection.line, rejection.event_id, rejection.rule) == (7, "e2", "format")
-    assert "RFC 8785" in rejection.error.message and named in rejection.error.message
+    assert named in rejection.error.message
     assert snapshot(ledger) == before
+
 
 def test_a_crash_mid_batch_leaves_no_half_applied_event(
     db_url: str, monkeypatch: pytest.MonkeyPatch

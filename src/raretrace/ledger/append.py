@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from raretrace.domain import jsontext
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
@@ -97,8 +98,8 @@ def _decode(item: Item) -> dict[str, Any]:
     if isinstance(item, dict):
         return item
     try:
-        obj = json.loads(item)
-    except json.JSONDecodeError as exc:
+        obj = jsontext.loads(item)
+    except jsontext.DecodeError as exc:
         raise ValidationError(
             "format", "line", f"not valid JSON ({exc.msg} at column {exc.colno})"
         ) from None
@@ -350,7 +351,7 @@ def _event_id(item: Item) -> str | None:
         value = item.get("id")
         return value if isinstance(value, str) else None
     try:
-        value = json.loads(item).get("id")
+        value = json.loads(item).get("id")  # lenient: the id of any JSON object
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from raretrace.domain import jsontext
 from raretrace.domain.model import Facility, Lot, Participant, Provenance
 from raretrace.domain.provenance import from_json, to_json
 
@@ -20,7 +20,7 @@ def lot_to_row(lot: Lot, provenance_json: str | None) -> dict[str, Any]:
         "id": lot.id,
         "form": lot.form,
         "mass_kg": lot.mass_kg,
-        "elements": json.dumps(lot.elements_kg, separators=(",", ":")),
+        "elements": jsontext.dumps(lot.elements_kg),
         "custodian": lot.custodian,
         "facility": lot.facility,
         "status": lot.status,
@@ -35,7 +35,7 @@ def lot_to_row(lot: Lot, provenance_json: str | None) -> dict[str, Any]:
 
 def provenance_to_json(provenance: Provenance) -> str:
     """The stored JSON text of a provenance value."""
-    return json.dumps(to_json(provenance), separators=(",", ":"))
+    return jsontext.dumps(to_json(provenance))
 
 
 def lot_from_row(row: Mapping[Any, Any]) -> Lot:
@@ -44,13 +44,13 @@ def lot_from_row(row: Mapping[Any, Any]) -> Lot:
         id=row["id"],
         form=row["form"],
         mass_kg=row["mass_kg"],
-        elements_kg=json.loads(row["elements"]),
+        elements_kg=jsontext.loads(row["elements"]),
         custodian=row["custodian"],
         facility=row["facility"],
         status=row["status"],
         time=row["time"],
         created_seq=row["created_seq"],
-        provenance=from_json(json.loads(row["provenance"])),
+        provenance=from_json(jsontext.loads(row["provenance"])),
         destination=row["destination"],
         consignee=row["consignee"],
         shipped_seq=row["shipped_seq"],
