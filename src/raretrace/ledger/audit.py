@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from raretrace.domain import lineage
+from raretrace.domain import jsontext, lineage
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import parse_event
 from raretrace.domain.model import Lot, Participant
@@ -199,7 +199,7 @@ class _Audit:
         if verdict is not None:
             self.report.add(verdict[0], "events", key, verdict[1])
         try:
-            event = parse_event(json.loads(body))
+            event = parse_event(jsontext.loads(body))
             self._columns(row, event.id, event.type, event.time, event.actor, key)
             effects = apply(self.replay, event, seq, self.settings.tolerance)
         except ValidationError as exc:
@@ -383,7 +383,7 @@ class _Audit:
 
 def _same_json(a: object, b: object) -> bool:
     try:
-        return isinstance(a, str) and isinstance(b, str) and json.loads(a) == json.loads(b)
+        return isinstance(a, str) and isinstance(b, str) and jsontext.loads(a) == jsontext.loads(b)
     except ValueError:
         return False
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import multiprocessing
 import os
 import sys
@@ -15,6 +14,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from raretrace.domain import jsontext
 from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.events import RegistryEvent, parse_event
@@ -80,7 +80,7 @@ def _check_one(
     body: str, keys: Keys, index: Mapping[Any, ParticipantKey], required: bool
 ) -> Verdict:
     try:
-        raw = json.loads(body)
+        raw = jsontext.loads(body)
         if type(raw) is not dict:
             return None  # the replay reports it with the parser's message
         leaf = canonical_json(raw).decode("utf-8")
@@ -134,7 +134,7 @@ class _Verifier:
         if "participant" not in body and "\\u" not in body:
             return False  # cannot decode to a participant event
         try:
-            event = parse_event(json.loads(body))
+            event = parse_event(jsontext.loads(body))
             if not isinstance(event, RegistryEvent) or event.type != "participant":
                 return False
             record = parse_participant(event.record)
