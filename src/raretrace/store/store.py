@@ -14,8 +14,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.sql.elements import BindParameter
 
 from raretrace.domain.errors import ConfigError, NotFound
 from raretrace.domain.model import Lot
@@ -26,6 +27,12 @@ from raretrace.store.engine import open_engine
 from raretrace.store.rows import lot_from_row
 
 _ID_CHUNK = 900  # stays under every backend's bound-parameter limit
+# Built once: a fresh ``in_(list)`` per call leaves a reference cycle (SQLAlchemy's bind
+# parameter and its value list) that only the cycle collector frees, which the append path
+# runs rarely.
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_LOTS_BY_ID = select(schema.lots).where(schema.lots.c.id.in_(_IDS))
+_BODIES_BY_ID = select(schema.events.c.id, schema.events.c.body).where(schema.events.c.id.in_(_IDS))
 
 
 def _alembic_config(conn: Connection) -> Config:
@@ -112,8 +119,7 @@ class Store:
         found: dict[str, tuple[Lot, str]] = {}
         for i in range(0, len(wanted), _ID_CHUNK):
             chunk = wanted[i : i + _ID_CHUNK]
-            query = select(schema.lots).where(schema.lots.c.id.in_(chunk))
-            for row in conn.execute(query).mappings():
+            for row in conn.execute(_LOTS_BY_ID, {"ids": chunk}).mappings():
                 found[row["id"]] = (lot_from_row(row), row["provenance"])
         return found
 
@@ -155,10 +161,7 @@ class Store:
         found: dict[str, str] = {}
         for i in range(0, len(wanted), _ID_CHUNK):
             chunk = wanted[i : i + _ID_CHUNK]
-            query = select(schema.events.c.id, schema.events.c.body).where(
-                schema.events.c.id.in_(chunk)
-            )
-            found.update({r.id: r.body for r in conn.execute(query)})
+            found.update({r.id: r.body for r in conn.execute(_BODIES_BY_ID, {"ids": chunk})})
         return found
 
     def size(self, conn: Connection | None = None) -> int:
