@@ -7,6 +7,10 @@ sized messages), the rate of ingesting the signed demo stream into a ledger that
 signatures (each event verified, applied, stored and appended to the Merkle log with a signed
 checkpoint per batch), and their ratio. Target: ratio ≥ 1.0 (verification spread over both
 cores); below 0.5 is a defect. Generation and signing of the stream are not timed.
+
+The raw rate varies by a quarter from minute to minute on a shared machine, so it is sampled
+three times before and three times after the ingest, and the ratio uses the best sample: the
+ratio is never flattered by a slow moment of the raw measurement.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from raretrace.demo.signing import write_signed_demo
 from raretrace.ledger import service
 
 
-def raw_verify_rate(sample: bytes, n: int = 20_000) -> float:
+def raw_verify_rate(sample: bytes, n: int = 10_000) -> float:
     """Single-core Ed25519 verifications per second of ``sample``-sized messages."""
     key = Ed25519PrivateKey.generate()
     public = key.public_key()
@@ -47,6 +51,7 @@ def main() -> None:
     with events_path.open() as fh:
         sample = json.dumps(json.loads(fh.readline())).encode()
 
+    before = [raw_verify_rate(sample) for _ in range(3)]
     db = args.db or str(work / "bench.db")
     service.init_ledger(db, log_dir=work / "log")
     ledger = service.open_ledger(db)
@@ -57,8 +62,10 @@ def main() -> None:
     ledger.close()
     assert report.rejected == 0, report.rejections[:3]
     ingest_rate = report.accepted / elapsed
-    verify_rate = raw_verify_rate(sample)
-    print(f"RAW_VERIFY_PER_S_ONE_CORE {verify_rate:,.0f}")
+    samples = before + [raw_verify_rate(sample) for _ in range(3)]
+    verify_rate = max(samples)
+    print(f"RAW_VERIFY_PER_S_ONE_CORE {verify_rate:,.0f} (best of "
+          + ", ".join(f"{r:,.0f}" for r in samples) + ")")  # fmt: skip
     print(f"SIGNED_INGEST_EVENTS_PER_S {ingest_rate:,.0f}", end=" ")
     print(f"({report.accepted:,} events in {elapsed:.1f} s)")
     print(f"RATIO {ingest_rate / verify_rate:.2f} (target >= 1.0; < 0.5 is a defect)")

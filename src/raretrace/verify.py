@@ -9,6 +9,10 @@ trusted registry authority; that the bundle holds exactly the lineage of the lot
 chain of every lot in it; every transform's mass balance; and that recomputing the lot from the
 events (``raretrace.domain.lineage``) gives the state and provenance the bundle claims.
 The format is documented in docs/formats.md ("Evidence bundles").
+
+Leaves and signed bytes are canonicalised here with the ``rfc8785`` library, not with the
+fast encoder the ledger writes with: the verifier does not take the operator's code on trust,
+so an encoder bug would show as a failed proof rather than agree with itself.
 """
 
 from __future__ import annotations
@@ -18,15 +22,22 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
+import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from raretrace.domain import lineage
-from raretrace.domain.canonical import canonical_json
-from raretrace.domain.errors import ConfigError, NotFound, RaretraceError, VerificationError
+from raretrace.domain.errors import (
+    ConfigError,
+    NotFound,
+    RaretraceError,
+    ValidationError,
+    VerificationError,
+)
 from raretrace.domain.events import TransformEvent, parse_event
 from raretrace.domain.keys import ParticipantKey, check_signature, parse_key
 from raretrace.domain.model import (
@@ -298,6 +309,16 @@ def _attempt(what: str, fn: Any, *args: Any) -> Any:
         raise VerificationError(f"{what}: {exc.message}") from None
 
 
+def _jcs(value: Any) -> bytes:
+    """RFC 8785 canonical JSON by the reference library (see the module's docstring)."""
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as exc:
+        raise ValidationError(
+            "format", "canonical JSON", f"RFC 8785 cannot encode it: {exc}"
+        ) from None
+
+
 # --- checkpoint and proofs -------------------------------------------------------------------
 
 
@@ -346,7 +367,7 @@ def _check_inclusion(
         if any(not 0 <= i < len(hashes) for i in entry.proof):
             raise VerificationError(f"{name}: its proof refers to a proof hash that is not there")
         used.update(entry.proof)
-        leaf = _attempt(name, canonical_json, entry.event)
+        leaf = _attempt(name, _jcs, entry.event)
         try:
             verify_inclusion(
                 leaf_hash=leaf_hash(leaf), index=entry.leaf_index, size=checkpoint.size,
@@ -401,7 +422,8 @@ def _check_signatures(
         name = f"event {event.get('id')!r} (leaf {seq})"
         parsed = _attempt(name, parse_event, event)
         time = _attempt(name, _normalize_time, event.get("time"), name)
-        _attempt(f"{name}: signature", check_signature, event, time, keys)
+        signed = _attempt(name, _jcs, {k: v for k, v in event.items() if k != "sig"})
+        _attempt(f"{name}: signature", partial(check_signature, message=signed), event, time, keys)
         if parsed.type not in REGISTRY_TYPES:
             continue
         if parsed.actor != REGISTRY_ACTOR:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger_support import new_ledger
+from raretrace.domain import canonical, keys
 from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import ConfigError, NotFound, RaretraceError, VerificationError
 from raretrace.domain.keys import sign_event
@@ -181,6 +182,22 @@ def _event(bundle: dict[str, Any], event_id: str) -> dict[str, Any]:
 
 def test_the_untouched_bundle_verifies_with_its_witness(case: Case) -> None:
     verdict = verify_bundle(canonical_json(case.bundle), case.trust)
+    assert verdict.witnesses == ("witness.regulator.example.my",)
+
+
+def test_the_verifier_does_not_use_the_ledgers_own_encoder(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Leaves and signed bytes come from the rfc8785 library, independent of the encoder
+    the ledger wrote them with: verification passes with that encoder out of the way."""
+    data = canonical_json(case.bundle)
+
+    def unavailable(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the verifier used raretrace's own RFC 8785 encoder")
+
+    monkeypatch.setattr(canonical, "canonical_json", unavailable)
+    monkeypatch.setattr(keys, "canonical_json", unavailable)
+    verdict = verify_bundle(data, case.trust)
     assert verdict.witnesses == ("witness.regulator.example.my",)
 
 
