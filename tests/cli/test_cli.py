@@ -65,6 +65,19 @@ def test_user_errors_are_one_line_and_verbose_shows_the_traceback(ledger_dir: Pa
     assert "Traceback" in verbose.stderr and "NotFound" in verbose.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("ingest",), "Missing argument"), (("lots", "--bogus"), "No such option: --bogus")],
+)
+def test_usage_errors_show_the_usage_and_exit_2(
+    ledger_dir: Path, args: tuple[str, ...], message: str
+) -> None:
+    done = run(*args, cwd=ledger_dir)
+    assert done.returncode == 2
+    assert message in done.stderr and "Usage: raretrace" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_an_uninitialised_database_asks_for_init(tmp_path: Path) -> None:
     done = run("--db", str(tmp_path / "empty.db"), "lots", cwd=tmp_path)
     assert done.returncode == 2

@@ -353,13 +353,25 @@ def discrepancies(
     out.print(f"{len(rows)} discrepancies")
 
 
+def _usage_error_class() -> type[Exception]:
+    # Typer raised click's ClickException up to 0.2x and its own copy of click since; both
+    # are bases of the public ``typer.BadParameter``, so find it there whichever is installed.
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "ClickException":
+            return cls
+    return typer.BadParameter  # pragma: no cover - every Typer release has ClickException
+
+
+_USAGE_ERROR = _usage_error_class()
+
+
 def main() -> None:
     """Console-script entry point: run the app and turn expected errors into one line."""
     # Importing these modules registers their commands on ``app``.
     from raretrace.cli import auditcmd, bundlecmd, demo, logcmd  # noqa: F401
 
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="raretrace")
     except RaretraceError as exc:
         if _state["verbose"]:
             raise
@@ -370,11 +382,8 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        from click import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except _USAGE_ERROR as exc:  # a usage error (unknown option, missing argument, ...)
+        usage: Any = exc
+        usage.show()
+        sys.exit(usage.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
