@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,14 @@ def test_concurrent_writers_get_distinct_sequence_numbers(db_url: str) -> None:
         sizes = [r.size for r in conn.execute(schema.checkpoints.select())]
     assert max(sizes) == 64 and len(set(sizes)) == len(sizes)
     assert store.counts()["events"]["extract"] == 60
+
+
+def test_a_json_lines_file_saved_on_windows_ingests(db_url: str, tmp_path: Path) -> None:
+    # A byte order mark before the first line and CRLF line ends, as Windows editors write.
+    path = tmp_path / "events.jsonl"
+    text = "\r\n".join(json.dumps(e) for e in example_events()) + "\r\n\r\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert [n for n, _ in service.numbered_lines(path)] == [1, 2, 3, 4, 5]
+    ledger = new_ledger(db_url, REGISTRY)
+    report = ledger.ingest(service.numbered_lines(path))
+    assert (report.accepted, report.rejected) == (5, 0), report.rejections

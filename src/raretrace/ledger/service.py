@@ -214,7 +214,9 @@ def read_json(path: Path) -> Any:
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Non-blank lines of a JSON Lines file with their line numbers, streamed."""
-    with path.open(encoding="utf-8") as fh:
+    # utf-8-sig: a byte order mark at the start of the file (Windows editors add one) is
+    # dropped; RFC 8259 §8.1 lets a parser ignore it.
+    with path.open(encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, start=1):
             if line.strip():
                 yield number, line
