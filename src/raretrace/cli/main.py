@@ -354,8 +354,8 @@ def discrepancies(
 
 
 def _usage_error_class() -> type[Exception]:
-    # Typer raised click's ClickException up to 0.2x and its own copy of click since; both
-    # are bases of the public ``typer.BadParameter``, so find it there whichever is installed.
+    # Older Typer releases raise click's ClickException; newer ones vendor click (typer._click),
+    # with no click installed. Both are bases of the public ``typer.BadParameter``: find it there.
     for cls in typer.BadParameter.__mro__:
         if cls.__name__ == "ClickException":
             return cls
