@@ -15,7 +15,6 @@ memory. Signatures are checked in worker processes a few chunks ahead of the rep
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import deque
@@ -44,7 +43,7 @@ from raretrace.ledger.audit_signatures import Verdict, _Verifier
 from raretrace.ledger.recompute import StoredHistory
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.store import schema
-from raretrace.store.rows import facility_to_json, lot_from_row, lot_to_row, participant_to_json
+from raretrace.store.rows import lot_from_row, lot_to_row, record_row
 from raretrace.store.store import Store
 
 __all__ = ["AuditReport", "Finding", "audit_ledger"]
@@ -319,25 +318,13 @@ class _Audit:
         p, f = schema.participants, schema.facilities
         participants = {r.id: r for r in self.conn.execute(select(p))}
         for pid, record in reg.participants.items():
-            expected = {
-                "name": record.name,
-                "country": record.country,
-                "seq": self.replay.record_seq[("participant", pid)],
-                "body": json.dumps(participant_to_json(record), separators=(",", ":")),
-            }
+            expected = record_row(record, self.replay.record_seq[("participant", pid)])
             self._compare_record(
                 "participants", f"participant {pid!r}", participants.pop(pid, None), expected
             )
         facilities = {r.id: r for r in self.conn.execute(select(f))}
         for fid, fac in reg.facilities.items():
-            expected = {
-                "name": fac.name,
-                "operator": fac.operator,
-                "country": fac.country,
-                "stage": fac.stage,
-                "seq": self.replay.record_seq[("facility", fid)],
-                "body": json.dumps(facility_to_json(fac), separators=(",", ":")),
-            }
+            expected = record_row(fac, self.replay.record_seq[("facility", fid)])
             self._compare_record(
                 "facilities", f"facility {fid!r}", facilities.pop(fid, None), expected
             )

@@ -5,7 +5,6 @@ Called only from ``raretrace.ledger.append`` (the one write path).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
@@ -15,12 +14,7 @@ from raretrace.ledger.batch import BatchState
 from raretrace.ledger.cache import LotCache
 from raretrace.store import schema
 from raretrace.store.bulk import executemany
-from raretrace.store.rows import (
-    facility_to_json,
-    lot_to_row,
-    participant_to_json,
-    provenance_to_json,
-)
+from raretrace.store.rows import lot_to_row, provenance_to_json, record_row
 
 _LOT_COLUMNS = [c.name for c in schema.lots.columns if c.name != "id"]
 _LOT_UPDATE = (
@@ -92,24 +86,8 @@ def write_batch(conn: Connection, state: BatchState, cache: LotCache) -> list[tu
 
 def _write_records(conn: Connection, state: BatchState) -> None:
     for seq, record in state.records:
-        if isinstance(record, Participant):
-            table = schema.participants
-            values: dict[str, Any] = {
-                "name": record.name,
-                "country": record.country,
-                "seq": seq,
-                "body": json.dumps(participant_to_json(record), separators=(",", ":")),
-            }
-        else:
-            table = schema.facilities
-            values = {
-                "name": record.name,
-                "operator": record.operator,
-                "country": record.country,
-                "stage": record.stage,
-                "seq": seq,
-                "body": json.dumps(facility_to_json(record), separators=(",", ":")),
-            }
+        table = schema.participants if isinstance(record, Participant) else schema.facilities
+        values = record_row(record, seq)
         done = conn.execute(update(table).where(table.c.id == record.id).values(values))
         if done.rowcount == 0:
             conn.execute(insert(table).values(id=record.id, **values))

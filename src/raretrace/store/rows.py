@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,26 @@ def lot_from_row(row: Mapping[Any, Any]) -> Lot:
         consignee=row["consignee"],
         shipped_seq=row["shipped_seq"],
     )
+
+
+def record_row(record: Participant | Facility, seq: int) -> dict[str, Any]:
+    """The ``participants`` or ``facilities`` row of a registry record (all but ``id``);
+    ``seq`` is the registry event that recorded it."""
+    if isinstance(record, Participant):
+        return {
+            "name": record.name,
+            "country": record.country,
+            "seq": seq,
+            "body": json.dumps(participant_to_json(record), separators=(",", ":")),
+        }
+    return {
+        "name": record.name,
+        "operator": record.operator,
+        "country": record.country,
+        "stage": record.stage,
+        "seq": seq,
+        "body": json.dumps(facility_to_json(record), separators=(",", ":")),
+    }
 
 
 def facility_to_json(f: Facility) -> dict[str, Any]:
