@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -160,8 +160,15 @@ def format_skey(name: str, sig_type: int, private: Ed25519PrivateKey) -> str:
 
 
 @dataclass(frozen=True)
-class Ed25519Verifier:
-    """An Ed25519 note verifier (signature type 0x01)."""
+class TypedPublicKey:
+    """An Ed25519 public key of one signed-note signature type, which its key id depends on.
+
+    Subclasses set ``SIG_TYPE`` and the words their errors use, and define ``verify``.
+    """
+
+    SIG_TYPE: ClassVar[int]
+    KEY_NOUN: ClassVar[str]  # what a vkey of this kind is called in errors
+    TYPE_TEXT: ClassVar[str]  # the expected type, as errors name it
 
     name: str
     public_key: bytes
@@ -170,20 +177,34 @@ class Ed25519Verifier:
     def __post_init__(self) -> None:
         if len(self.public_key) != 32:
             raise ConfigError(f"Ed25519 public keys are 32 bytes, got {len(self.public_key)}")
-        object.__setattr__(self, "key_id", key_id(self.name, SIG_TYPE_ED25519, self.public_key))
+        object.__setattr__(self, "key_id", key_id(self.name, self.SIG_TYPE, self.public_key))
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Ed25519Verifier:
-        """Parse a ``<name>+<hex id>+<base64(0x01 || public key)>`` verifier key."""
+    def from_vkey(cls, vkey: str) -> Self:
+        """Parse a ``<name>+<hex id>+<base64(type || public key)>`` verifier key."""
         name, _, sig_type, public_key = parse_vkey(vkey)
-        if sig_type != SIG_TYPE_ED25519:
-            raise ConfigError(f"verifier key {name} has type 0x{sig_type:02x}, not Ed25519 (0x01)")
+        if sig_type != cls.SIG_TYPE:
+            raise ConfigError(
+                f"{cls.KEY_NOUN} {name} has type 0x{sig_type:02x}, not {cls.TYPE_TEXT}"
+            )
         return cls(name, public_key)
 
     @property
     def vkey(self) -> str:
         """The verifier key text."""
-        return format_vkey(self.name, SIG_TYPE_ED25519, self.public_key)
+        return format_vkey(self.name, self.SIG_TYPE, self.public_key)
+
+
+V = TypeVar("V", bound=TypedPublicKey)
+
+
+@dataclass(frozen=True)
+class Ed25519Verifier(TypedPublicKey):
+    """An Ed25519 note verifier (signature type 0x01)."""
+
+    SIG_TYPE: ClassVar[int] = SIG_TYPE_ED25519
+    KEY_NOUN: ClassVar[str] = "verifier key"
+    TYPE_TEXT: ClassVar[str] = "Ed25519 (0x01)"
 
     def verify(self, text: bytes, signature: bytes) -> None:
         """RFC 8032 Ed25519 over the note text."""
@@ -195,20 +216,23 @@ class Ed25519Verifier:
             ) from None
 
 
-class Ed25519Signer:
-    """An Ed25519 note signer (signature type 0x01)."""
+class TypedPrivateKey(Generic[V]):
+    """An Ed25519 private key of one signed-note signature type, with its public half.
+
+    Subclasses set ``VERIFIER`` (the public key class, which gives the signature type) and
+    ``NAME_ERROR`` (the complaint about a bad key name, after the name), and define ``sign``.
+    """
+
+    VERIFIER: ClassVar[type[TypedPublicKey]]
+    NAME_ERROR: ClassVar[str]
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
         if not is_valid_key_name(name):
-            raise ConfigError(f"invalid key name {name!r}: no spaces or '+' allowed, not empty")
+            raise ConfigError(f"invalid {self.NAME_ERROR.format(name=name)}")
         self._name = name
         self._private = private_key
-        self._verifier = Ed25519Verifier(name, private_key.public_key().public_bytes_raw())
-
-    @classmethod
-    def from_skey(cls, skey: str) -> Ed25519Signer:
-        """Parse a ``PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>`` signer key."""
-        return cls(*parse_skey(skey, SIG_TYPE_ED25519))
+        public = private_key.public_key().public_bytes_raw()
+        self._verifier = cast(V, self.VERIFIER(name, public))
 
     @property
     def name(self) -> str:
@@ -217,17 +241,29 @@ class Ed25519Signer:
 
     @property
     def key_id(self) -> int:
-        """Key id (uint32)."""
+        """Key id (uint32, computed with the key's signature type)."""
         return self._verifier.key_id
 
     @property
     def skey(self) -> str:
         """The private signer key text (keep it secret)."""
-        return format_skey(self._name, SIG_TYPE_ED25519, self._private)
+        return format_skey(self._name, self.VERIFIER.SIG_TYPE, self._private)
 
-    def verifier(self) -> Ed25519Verifier:
+    def verifier(self) -> V:
         """The matching public verifier."""
         return self._verifier
+
+
+class Ed25519Signer(TypedPrivateKey[Ed25519Verifier]):
+    """An Ed25519 note signer (signature type 0x01)."""
+
+    VERIFIER = Ed25519Verifier
+    NAME_ERROR = "key name {name!r}: no spaces or '+' allowed, not empty"
+
+    @classmethod
+    def from_skey(cls, skey: str) -> Ed25519Signer:
+        """Parse a ``PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>`` signer key."""
+        return cls(*parse_skey(skey, SIG_TYPE_ED25519))
 
     def sign(self, text: bytes) -> bytes:
         """Ed25519 signature over the note text (deterministic, RFC 8032)."""

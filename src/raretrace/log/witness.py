@@ -15,8 +15,9 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -27,15 +28,12 @@ from raretrace.log.merkle import verify_consistency
 from raretrace.log.note import (
     NoteSignature,
     NoteVerifier,
+    TypedPrivateKey,
+    TypedPublicKey,
     add_signatures,
-    format_skey,
-    format_vkey,
-    is_valid_key_name,
-    key_id,
     open_note,
     parse_note_unverified,
     parse_skey,
-    parse_vkey,
 )
 
 __all__ = [
@@ -88,33 +86,12 @@ def parse_cosignature(sig: NoteSignature) -> Cosignature:
 
 
 @dataclass(frozen=True)
-class CosignatureVerifier:
+class CosignatureVerifier(TypedPublicKey):
     """A trusted witness key: Ed25519 cosignatures, key id computed with type 0x04."""
 
-    name: str
-    public_key: bytes
-    key_id: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        if len(self.public_key) != 32:
-            raise ConfigError(f"Ed25519 public keys are 32 bytes, got {len(self.public_key)}")
-        kid = key_id(self.name, SIG_TYPE_COSIGNATURE_V1, self.public_key)
-        object.__setattr__(self, "key_id", kid)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """Parse ``<name>+<hex id>+<base64(0x04 || public key)>``."""
-        name, _, sig_type, public_key = parse_vkey(vkey)
-        if sig_type != SIG_TYPE_COSIGNATURE_V1:
-            raise ConfigError(
-                f"witness key {name} has type 0x{sig_type:02x}, not a cosignature key (0x04)"
-            )
-        return cls(name, public_key)
-
-    @property
-    def vkey(self) -> str:
-        """The verifier key text."""
-        return format_vkey(self.name, SIG_TYPE_COSIGNATURE_V1, self.public_key)
+    SIG_TYPE: ClassVar[int] = SIG_TYPE_COSIGNATURE_V1
+    KEY_NOUN: ClassVar[str] = "witness key"
+    TYPE_TEXT: ClassVar[str] = "a cosignature key (0x04)"
 
     def verify(self, text: bytes, signature: bytes) -> None:
         """Check a cosignature over checkpoint ``text``; raise :class:`VerificationError`."""
@@ -128,8 +105,11 @@ class CosignatureVerifier:
             ) from None
 
 
-class CosignatureSigner:
+class CosignatureSigner(TypedPrivateKey[CosignatureVerifier]):
     """A witness's private key; ``clock`` gives the POSIX time written into each cosignature."""
+
+    VERIFIER = CosignatureVerifier
+    NAME_ERROR = "witness name {name!r}: no spaces or '+', not empty"
 
     def __init__(
         self,
@@ -138,37 +118,14 @@ class CosignatureSigner:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not is_valid_key_name(name):
-            raise ConfigError(f"invalid witness name {name!r}: no spaces or '+', not empty")
-        self._name = name
-        self._private = private_key
+        super().__init__(name, private_key)
         self._clock = clock
-        self._verifier = CosignatureVerifier(name, private_key.public_key().public_bytes_raw())
 
     @classmethod
     def from_skey(cls, skey: str, *, clock: Callable[[], float] = time.time) -> CosignatureSigner:
         """Parse ``PRIVATE+KEY+<name>+<hex id>+<base64(0x04 || seed)>``."""
         name, private = parse_skey(skey, SIG_TYPE_COSIGNATURE_V1)
         return cls(name, private, clock=clock)
-
-    @property
-    def name(self) -> str:
-        """Witness key name."""
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        """Key id (computed with signature type 0x04)."""
-        return self._verifier.key_id
-
-    @property
-    def skey(self) -> str:
-        """The private key text (keep it secret)."""
-        return format_skey(self._name, SIG_TYPE_COSIGNATURE_V1, self._private)
-
-    def verifier(self) -> CosignatureVerifier:
-        """The matching public key."""
-        return self._verifier
 
     def sign(self, text: bytes) -> bytes:
         """``u64 timestamp || Ed25519(cosignature/v1 message)`` over checkpoint ``text``."""
