@@ -31,6 +31,8 @@ __all__ = [
     "NoteSigner",
     "NoteVerifier",
     "OpenedNote",
+    "TypedPrivateKey",
+    "TypedPublicKey",
     "UnverifiedNote",
     "add_signatures",
     "format_skey",
