@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from signed_ingest import raw_verify_rate  # bench/ is on the path when run as a script
+# bench/ is on the path when run as a script
+from signed_ingest import cpu_line, cpu_seconds, raw_verify_rate
 
 from raretrace.ledger.audit import audit_ledger
 from raretrace.store.store import Store
@@ -50,9 +51,11 @@ def main() -> None:
     db = args.db or Path(tempfile.mkdtemp(prefix="raretrace-audit-bench-")) / "demo.db"
     demo_ledger(db, args.events)
 
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
-    report = audit_ledger(Store.open(str(db)), workers=args.workers)
+    report = audit_ledger(Store.open(str(db)), workers=args.workers)  # ends its workers
     elapsed = time.perf_counter() - started
+    cpu_after = cpu_seconds()
     print(
         f"audit: {report.events:,} events, {report.lots:,} lots, {report.checkpoints:,}"
         f" checkpoints, {report.tiles:,} tiles, {report.lineage_lots} lineages;"
@@ -67,6 +70,7 @@ def main() -> None:
         f"ceiling for checking every signature on {cores} cores: {raw * cores:,.0f} events/s;"
         f" audit / raw single-core rate = {rate / raw:.2f}"
     )
+    print(cpu_line(cpu_before, cpu_after, report.events))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from signed_ingest import cpu_line, cpu_seconds  # bench/ is on the path when run as a script
+
 from raretrace.demo.generate import write_demo
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
@@ -63,14 +65,18 @@ def main() -> None:
         report.rejections.clear()
 
     rss_before = _rss_mib()
+    cpu_before = cpu_seconds()
     t0 = time.perf_counter()
     report = ledger.ingest(
         service.numbered_lines(events_path), batch_size=args.batch, on_batch=sample
     )
     elapsed = time.perf_counter() - t0
+    ledger.close()  # ends the workers, so their CPU time is counted
+    cpu_after = cpu_seconds()
     print(f"ingest: {report.accepted:,} accepted, {report.rejected:,} rejected, "
           f"{report.discrepancies:,} discrepancies in {elapsed:.1f} s")  # fmt: skip
     print(f"INGEST_EVENTS_PER_S {report.accepted / elapsed:,.0f}")
+    print(cpu_line(cpu_before, cpu_after, report.accepted))
     print(
         f"memory: peak RSS {rss_before:,.0f} MiB before ingest; by events ingested: "
         + ", ".join(f"{n:,}: {m:,.0f} MiB" for n, m in samples)

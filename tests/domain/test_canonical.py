@@ -16,7 +16,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raretrace.domain.canonical import canonical_json
+from raretrace.domain.canonical import canonical_json, decode_canonical
 from raretrace.domain.errors import ValidationError
 
 # RFC 8785 Appendix B: IEEE 754 double (hex) -> ECMAScript serialization.
@@ -195,3 +195,90 @@ def test_keys_sorted_by_utf16_code_units(value: dict[str, int]) -> None:
     keys = list(out)
     assert keys == sorted(value, key=lambda k: k.encode("utf-16-be"))
     assert out == value
+
+
+# -- decode_canonical: the orjson route gives exactly the exact route's result ------------------
+
+
+def _exact_route(text: str, without: str | None) -> tuple[Any, bytes, bytes | None]:
+    value = json.loads(text)
+    if without is not None and type(value) is dict and without in value:
+        rest = {k: v for k, v in value.items() if k != without}
+        return value, canonical_json(value), canonical_json(rest)
+    return value, canonical_json(value), None
+
+
+def _outcome(route: Any, text: str, without: str | None) -> tuple[str, Any]:
+    try:
+        _, full, cut = route(text, without)
+    except ValidationError as exc:
+        return "refused", exc.rule
+    except ValueError:
+        return "not JSON", None
+    return "ok", (full, cut)
+
+
+# Values where orjson's output is not RFC 8785's (integral floats, exponents written out by
+# ECMAScript, integers past 2^53 and past 2^64, keys ordered differently by code point and by
+# UTF-16 code unit), each inside an object with and without a "sig" member.
+_TRICKY = [
+    "1000.0", "-0.0", "0.0", "1e16", "1.5e16", "9007199254740992.0", "1e21",
+    "4.823040373928001e-06", "1e-7", "0.000001", "5e-324", "1.7976931348623157e308",
+    "9007199254740991",
+    "9007199254740992", "-9007199254740992", "18446744073709551615", "18446744073709551616",
+    "123456789012345678901234567890", "NaN", "Infinity", "1e400", '"\\ud800"', '"\\ufb33"',
+    '"\\ud83d\\ude00"', '"x.0,y"', '"3e+5"', "[1.0]", '{"\\ufb33": 1, "\\ud83d\\ude00": 2}',
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", _TRICKY)
+@pytest.mark.parametrize("without", [None, "sig"])
+def test_decode_canonical_equals_the_exact_route_on_tricky_values(
+    value: str, without: str | None
+) -> None:
+    for text in (
+        value,
+        f'{{"a": {value}, "sig": {{"k": {value}}}}}',
+        f'{{"sig": 1, "z": {value}}}',
+    ):
+        assert _outcome(decode_canonical, text, without) == _outcome(_exact_route, text, without)
+
+
+_wide_numbers = st.one_of(
+    _numbers,
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=2**53 - 2, max_value=2**64 + 2).map(lambda n: n * (-1) ** (n % 2)),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda x: float(round(x))),
+)
+_wide_text = st.text(st.characters(), max_size=12)  # lone surrogates included
+_wide_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), _wide_numbers, _wide_text),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.dictionaries(st.one_of(_wide_text, st.just("sig")), inner, max_size=5),
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_wide_values, st.sampled_from([None, "sig"]), st.booleans())
+def test_decode_canonical_equals_the_exact_route(
+    value: Any, without: str | None, ascii_only: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    outcome = _outcome(decode_canonical, text, without)
+    assert outcome == _outcome(_exact_route, text, without)
+    if outcome[0] == "ok":  # and the decoded value is the standard library's, float for float
+        assert _exact_value(decode_canonical(text, without)[0]) == _exact_value(json.loads(text))
+
+
+def _exact_value(value: Any) -> Any:
+    """The value with every float replaced by its repr, so 1 and 1.0 and -0.0 differ."""
+    if isinstance(value, float):
+        return ("float", repr(value))
+    if isinstance(value, list):
+        return [_exact_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _exact_value(v) for k, v in value.items()}
+    return value

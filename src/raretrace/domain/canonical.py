@@ -5,13 +5,20 @@ per event, which alone would cap ingest near 10,000 events/s. This encoder produ
 bytes (the test suite checks it against ``rfc8785`` with Hypothesis and the RFC's examples)
 by leaning on the C string encoder of ``json`` and formatting numbers per RFC 8785 §3.2.2.3
 (ECMAScript Number.prototype.toString).
+
+JSON text (an event line, a stored leaf) is decoded and canonicalised faster still by
+``decode_canonical``: orjson's sorted compact output is already RFC 8785's in all but a few
+recognisable cases, and those go through the encoder above.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+
+import orjson
 
 from raretrace.domain.errors import ValidationError
 
@@ -153,3 +160,66 @@ def canonical_with_and_without(value: dict[str, Any], member: str) -> tuple[byte
         raise ValidationError(
             "format", "string", "contains a lone surrogate, which RFC 8785 §3.2.2.2 forbids"
         ) from None
+
+
+# Where orjson's compact sorted output can differ from RFC 8785, by the bytes it writes: an
+# integral float (``1000.0``, ``-0.0``, followed by a delimiter or ending the text; RFC 8785
+# writes ``1000``, ``0``), an exponent (orjson
+# writes ``1e+16`` and ``4.8e-6`` where ECMAScript writes the digits out), and a character at
+# or above U+E000 (UTF-8 lead bytes EE-F4), which could order keys differently (orjson sorts
+# by code point, RFC 8785 by UTF-16 code unit). Integers beyond ±(2^53-1), which RFC 8785
+# refuses, make orjson's strict mode raise. A match inside a string only costs the slow path.
+_INTEGRAL_FLOAT = re.compile(rb"\.0[,}\]]").search
+_EXPONENT_SIGN = re.compile(rb"e[-+]").search
+_EXPONENT = re.compile(rb"\de[-+]").search
+_HIGH_CHARACTER = re.compile(rb"[\xee-\xf4]").search
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+def _orjson_canonical(value: Any) -> bytes | None:
+    """RFC 8785 bytes of a value decoded by orjson, or None where orjson's might differ.
+
+    Only for values orjson decoded: those hold no NaN, infinity or lone surrogate, which
+    orjson would otherwise write as ``null`` or refuse. (Regular expressions with a literal
+    start scan these ~500-byte texts faster than ``bytes in``.)
+    """
+    try:
+        out = orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
+    if _INTEGRAL_FLOAT(out) or out.endswith(b".0") or (_EXPONENT_SIGN(out) and _EXPONENT(out)):
+        return None
+    if not out.isascii() and _HIGH_CHARACTER(out):
+        return None
+    return out
+
+
+def decode_canonical(
+    text: str | bytes, without: str | None = None
+) -> tuple[Any, bytes, bytes | None]:
+    """Decode JSON text; return the value, its RFC 8785 bytes, and, if ``without`` is given
+    and the value is an object holding that member, the bytes of the object without it.
+
+    Raises ``ValueError`` for text that is not JSON and ``ValidationError`` for a value with
+    no RFC 8785 form, as ``json.loads`` and ``canonical_json`` do: the result is exactly
+    theirs (the tests compare the two routes on arbitrary JSON), only faster.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = None  # maybe JSON that orjson is stricter about: the exact route decides
+    else:
+        full = _orjson_canonical(value)
+        if full is not None:
+            if without is None or type(value) is not dict or without not in value:
+                return value, full, None
+            rest = dict(value)
+            del rest[without]
+            # Every byte pattern checked above that could occur in this output occurs in
+            # ``full`` too (a member's text is the same in both), so it needs no check.
+            return value, full, orjson.dumps(rest, option=_OPTIONS)
+    value = json.loads(text)
+    if without is not None and type(value) is dict and without in value:
+        full, cut = canonical_with_and_without(value, without)
+        return value, full, cut
+    return value, canonical_json(value), None

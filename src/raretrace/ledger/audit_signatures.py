@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from raretrace.domain import jsontext
-from raretrace.domain.canonical import canonical_json
+from raretrace.domain.canonical import decode_canonical
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.events import RegistryEvent, parse_event
 from raretrace.domain.keys import ParticipantKey, check_signature
@@ -40,37 +40,23 @@ def _public_key(raw: bytes) -> Ed25519PublicKey:
     return key
 
 
-def _without_member(leaf: str, member: str) -> str | None:
-    """Canonical JSON of the object without one top-level member (None if ambiguous).
-
-    RFC 8785 §3.2.3 writes an object as its members in a fixed order joined by commas, so
-    cutting out the ``"sig"`` member's text gives exactly the canonical JSON of the rest.
-    """
-    if leaf.count(member) != 1:
-        return None
-    i = leaf.index(member)
-    j = i + len(member)
-    if leaf[i - 1] == ",":
-        return leaf[: i - 1] + leaf[j:]
-    return leaf[:i] + leaf[j + 1 :] if leaf[j] == "," else leaf[:i] + leaf[j:]
-
-
-def _fast_signature_ok(raw: dict[str, Any], leaf: str, index: Mapping[Any, ParticipantKey]) -> bool:
+def _fast_signature_ok(
+    raw: dict[str, Any], signed: bytes | None, index: Mapping[Any, ParticipantKey]
+) -> bool:
     """True when the event verifies by the quick route; False means "ask check_signature"."""
     sig = raw.get("sig")
     if type(sig) is not dict or sig.get("alg") != "Ed25519":
         return False
     key = index.get((raw.get("actor"), sig.get("kid")))
     value = sig.get("value")
-    if key is None or type(value) is not str:
+    if key is None or type(value) is not str or signed is None:
         return False
     try:
         when = normalize_time(raw.get("time"), "event")
         signature = base64.b64decode(value, validate=True)
-        signed = _without_member(leaf, '"sig":' + canonical_json(sig).decode("utf-8"))
-        if signed is None or len(signature) != 64 or not key.valid_at(when):
+        if len(signature) != 64 or not key.valid_at(when):
             return False
-        _public_key(key.public_key).verify(signature, signed.encode("utf-8"))
+        _public_key(key.public_key).verify(signature, signed)
     except (ValidationError, InvalidSignature, binascii.Error, ValueError):
         return False
     return True
@@ -80,15 +66,14 @@ def _check_one(
     body: str, keys: Keys, index: Mapping[Any, ParticipantKey], required: bool
 ) -> Verdict:
     try:
-        raw = jsontext.loads(body)
-        if type(raw) is not dict:
-            return None  # the replay reports it with the parser's message
-        leaf = canonical_json(raw).decode("utf-8")
+        raw, leaf, signed = decode_canonical(body, "sig")
     except (ValueError, ValidationError):
+        return None  # the replay reports it with the parser's message
+    if type(raw) is not dict:
         return None
-    if leaf != body:
+    if leaf != body.encode("utf-8"):
         return ("canonical", "body is not RFC 8785 canonical JSON (re-canonicalising changes it)")
-    if (not required and "sig" not in raw) or _fast_signature_ok(raw, leaf, index):
+    if (not required and "sig" not in raw) or _fast_signature_ok(raw, signed, index):
         return None
     try:  # the exact verdict and message the append path gives
         check_signature(raw, normalize_time(raw.get("time"), f"event {raw.get('id')!r}"), keys)

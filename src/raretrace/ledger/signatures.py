@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from raretrace.domain.canonical import canonical_with_and_without
+from raretrace.domain.canonical import canonical_with_and_without, decode_canonical
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.keys import ParticipantKey, check_signature
 from raretrace.domain.model import normalize_time
@@ -32,21 +32,25 @@ POOL_MIN = 256
 def check_one(item: str | Mapping[str, Any], keys: Keys, required: bool) -> Checked:
     """Leaf and signature verdict for one event (text or decoded object)."""
     try:
-        raw = json.loads(item) if isinstance(item, str) else item
+        if isinstance(item, str):
+            raw, leaf_bytes, without_sig = decode_canonical(item, "sig")
+        else:
+            raw, leaf_bytes, without_sig = item, None, None
+        if not isinstance(raw, dict):
+            return None, None  # the parser reports it with its own rule
+        if leaf_bytes is None:
+            leaf_bytes, without_sig = canonical_with_and_without(raw, "sig")
     except ValueError:
         return None, None  # not JSON: the parser reports it with its own rule
-    if not isinstance(raw, dict):
-        return None, None
-    try:
-        leaf_bytes, signed = canonical_with_and_without(raw, "sig")
     except ValidationError as exc:
-        return None, _not_canonical(raw, exc)
+        raw = json.loads(item) if isinstance(item, str) else item
+        return None, _not_canonical(raw, exc) if isinstance(raw, dict) else None
     leaf = leaf_bytes.decode("utf-8")
     if not required and "sig" not in raw:
         return leaf, None
     try:
         time = normalize_time(raw.get("time"), f"event {raw.get('id')!r}")
-        check_signature(raw, time, keys, message=signed)
+        check_signature(raw, time, keys, message=without_sig or leaf_bytes)
     except ValidationError as exc:
         return leaf, (exc.rule, exc.subject, exc.detail)
     return leaf, None
