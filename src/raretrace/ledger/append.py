@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ from raretrace.store.engine import WRITE_OPTION
 from raretrace.store.store import Store
 
 DEFAULT_BATCH = 2000
+#: Chunks whose signatures are being checked ahead of the one being applied.
+AHEAD = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,17 +183,17 @@ class Ledger:
     ) -> IngestReport:
         """Apply a stream of (line number, JSON text or object), a transaction per batch."""
         report = IngestReport()
-        pending: _Pending | None = None
+        pending: deque[_Pending] = deque()
         with _young_garbage_only():
             for chunk in _chunks(source, batch_size):
-                ahead = self._submit(chunk)  # checked by workers while ``pending`` is applied
-                if pending is not None:
-                    self._ingest_batch(pending, report)
+                # Checked by the workers while earlier chunks are applied here.
+                pending.append(self._submit(chunk))
+                if len(pending) > AHEAD:
+                    self._ingest_batch(pending.popleft(), report)
                     if on_batch is not None:
                         on_batch(report)
-                pending = ahead
-            if pending is not None:
-                self._ingest_batch(pending, report)
+            while pending:
+                self._ingest_batch(pending.popleft(), report)
                 if on_batch is not None:
                     on_batch(report)
         return report
