@@ -102,6 +102,19 @@ def parse_keys(value: object, subject: str) -> tuple[ParticipantKey, ...]:
     return keys
 
 
+_public_keys: dict[bytes, Ed25519PublicKey] = {}  # loaded keys, per process
+
+
+def public_key(raw: bytes) -> Ed25519PublicKey:
+    """The loaded Ed25519 key for 32 raw bytes (cached: events reuse a handful of keys)."""
+    key = _public_keys.get(raw)
+    if key is None:
+        if len(_public_keys) >= 4096:
+            _public_keys.clear()
+        key = _public_keys[raw] = Ed25519PublicKey.from_public_bytes(raw)
+    return key
+
+
 def signing_bytes(event: Mapping[str, Any]) -> bytes:
     """What a participant signs: the canonical JSON of the event without ``sig``."""
     return canonical_json({k: v for k, v in event.items() if k != "sig"})
@@ -150,7 +163,7 @@ def check_signature(
         )  # fmt: skip
     value = _b64_signature(sig.get("value"), subject)
     try:
-        Ed25519PublicKey.from_public_bytes(key.public_key).verify(
+        public_key(key.public_key).verify(
             value, message if message is not None else signing_bytes(event)
         )
     except InvalidSignature:

@@ -12,13 +12,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from raretrace.domain import jsontext
 from raretrace.domain.canonical import decode_canonical
 from raretrace.domain.errors import ValidationError
 from raretrace.domain.events import RegistryEvent, parse_event
-from raretrace.domain.keys import ParticipantKey, check_signature
+from raretrace.domain.keys import ParticipantKey, check_signature, public_key
 from raretrace.domain.model import REGISTRY_ACTOR, normalize_time
 from raretrace.domain.registry import parse_participant
 from raretrace.ledger.settings import LedgerSettings
@@ -29,15 +28,6 @@ Verdict = tuple[str, str] | None
 
 
 # --- signatures and canonical form, in worker processes ----------------------------------------
-
-_public_keys: dict[bytes, Ed25519PublicKey] = {}  # per process: loading a key costs ~30 µs
-
-
-def _public_key(raw: bytes) -> Ed25519PublicKey:
-    key = _public_keys.get(raw)
-    if key is None:
-        key = _public_keys[raw] = Ed25519PublicKey.from_public_bytes(raw)
-    return key
 
 
 def _fast_signature_ok(
@@ -56,7 +46,7 @@ def _fast_signature_ok(
         signature = base64.b64decode(value, validate=True)
         if len(signature) != 64 or not key.valid_at(when):
             return False
-        _public_key(key.public_key).verify(signature, signed)
+        public_key(key.public_key).verify(signature, signed)
     except (ValidationError, InvalidSignature, binascii.Error, ValueError):
         return False
     return True

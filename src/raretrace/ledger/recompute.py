@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import bisect
-import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
-from raretrace.domain import lineage
+from raretrace.domain import jsontext, lineage
 from raretrace.domain.errors import VerificationError
 from raretrace.domain.lineage import differences
 from raretrace.domain.model import Facility, Lot
@@ -21,6 +20,14 @@ from raretrace.store import schema
 from raretrace.store.store import Store
 
 __all__ = ["StoredHistory", "differences", "lots_touched", "recompute_lot"]
+
+# A lineage asks for the events of every upstream lot: one statement, built once.
+_EVENTS_OF_LOT = (
+    select(schema.lot_events.c.seq, schema.lot_events.c.role, schema.events.c.body)
+    .join(schema.events, schema.events.c.seq == schema.lot_events.c.seq)
+    .where(schema.lot_events.c.lot == bindparam("lot"))
+    .order_by(schema.lot_events.c.seq)
+)
 
 
 @dataclass
@@ -39,7 +46,7 @@ class StoredHistory:
             .order_by(schema.events.c.seq)
         )
         for seq, kind, body in self.conn.execute(query):
-            record = json.loads(body)[kind]
+            record = jsontext.loads(body)[kind]
             if kind == "participant":
                 reg.add(parse_participant(record))
             else:
@@ -57,14 +64,8 @@ class StoredHistory:
     def events_of(self, lot_id: str) -> list[tuple[int, str, Mapping[str, Any]]]:
         found = self.lot_events.get(lot_id)
         if found is None:
-            le, ev = schema.lot_events, schema.events
-            query = (
-                select(le.c.seq, le.c.role, ev.c.body)
-                .join(ev, ev.c.seq == le.c.seq)
-                .where(le.c.lot == lot_id)
-                .order_by(le.c.seq)
-            )
-            found = [(s, role, json.loads(body)) for s, role, body in self.conn.execute(query)]
+            rows = self.conn.execute(_EVENTS_OF_LOT, {"lot": lot_id})
+            found = [(seq, role, jsontext.loads(body)) for seq, role, body in rows]
             self.lot_events[lot_id] = found
         return found
 
