@@ -4,7 +4,7 @@ Every accepted event is applied whole, written in the same transaction as the re
 batch, and appended to the Merkle log under a checkpoint signed in that transaction; a
 rejected event leaves no trace. Re-sending an event that is already in the ledger (the same
 once canonicalised, RFC 8785) is a no-op; a different event under a used id is rejected.
-Signatures are checked in worker processes, one batch ahead of the batch being applied.
+Signatures are checked in worker processes, two batches ahead of the batch being applied.
 """
 
 from __future__ import annotations
