@@ -162,13 +162,14 @@ def canonical_with_and_without(value: dict[str, Any], member: str) -> tuple[byte
         ) from None
 
 
-# Where orjson's compact sorted output can differ from RFC 8785, by the bytes it writes: an
-# integral float (``1000.0``, ``-0.0``, followed by a delimiter or ending the text; RFC 8785
-# writes ``1000``, ``0``), an exponent (orjson
-# writes ``1e+16`` and ``4.8e-6`` where ECMAScript writes the digits out), and a character at
-# or above U+E000 (UTF-8 lead bytes EE-F4), which could order keys differently (orjson sorts
-# by code point, RFC 8785 by UTF-16 code unit). Integers beyond ±(2^53-1), which RFC 8785
-# refuses, make orjson's strict mode raise. A match inside a string only costs the slow path.
+# Where orjson's compact sorted output can differ from RFC 8785, by the bytes it writes:
+# - an integral float (``1000.0``, ``-0.0``: followed by a delimiter, or ending the text),
+#   which RFC 8785 writes ``1000``, ``0``;
+# - an exponent: orjson writes ``1e+16`` and ``4.8e-6`` where ECMAScript writes the digits;
+# - a character at or above U+E000 (UTF-8 lead bytes EE-F4), which can order keys otherwise
+#   (orjson sorts by code point, RFC 8785 by UTF-16 code unit).
+# Integers beyond ±(2^53-1), which RFC 8785 refuses, make orjson's strict mode raise. A match
+# inside a string costs only the exact route.
 _INTEGRAL_FLOAT = re.compile(rb"\.0[,}\]]").search
 _EXPONENT_SIGN = re.compile(rb"e[-+]").search
 _EXPONENT = re.compile(rb"\de[-+]").search
