@@ -16,6 +16,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from json_support import exact_value
 from raretrace.domain.canonical import canonical_json, decode_canonical
 from raretrace.domain.errors import ValidationError
 
@@ -270,15 +271,4 @@ def test_decode_canonical_equals_the_exact_route(
     outcome = _outcome(decode_canonical, text, without)
     assert outcome == _outcome(_exact_route, text, without)
     if outcome[0] == "ok":  # and the decoded value is the standard library's, float for float
-        assert _exact_value(decode_canonical(text, without)[0]) == _exact_value(json.loads(text))
-
-
-def _exact_value(value: Any) -> Any:
-    """The value with every float replaced by its repr, so 1 and 1.0 and -0.0 differ."""
-    if isinstance(value, float):
-        return ("float", repr(value))
-    if isinstance(value, list):
-        return [_exact_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _exact_value(v) for k, v in value.items()}
-    return value
+        assert exact_value(decode_canonical(text, without)[0]) == exact_value(json.loads(text))

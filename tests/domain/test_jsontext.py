@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from json_support import exact_value
 from raretrace.domain import jsontext
 
 _SAFE = 2**53 - 1
@@ -30,27 +31,16 @@ values = st.recursive(
 )
 
 
-def _exact(value: Any) -> Any:
-    """The value with every float replaced by its repr, so -0.0 and 0.0 differ."""
-    if isinstance(value, float):
-        return ("float", repr(value))
-    if isinstance(value, list):
-        return [_exact(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _exact(v) for k, v in value.items()}
-    return value
-
-
 @given(values, st.booleans())
 def test_decoding_agrees_with_the_standard_library(value: Any, ascii_only: bool) -> None:
     text = json.dumps(value, ensure_ascii=ascii_only)
-    assert _exact(jsontext.loads(text)) == _exact(json.loads(text))
-    assert _exact(jsontext.loads(text.encode("utf-8"))) == _exact(json.loads(text))
+    assert exact_value(jsontext.loads(text)) == exact_value(json.loads(text))
+    assert exact_value(jsontext.loads(text.encode("utf-8"))) == exact_value(json.loads(text))
 
 
 @given(values)
 def test_encoding_round_trips_through_the_standard_library(value: Any) -> None:
-    assert _exact(json.loads(jsontext.dumps(value))) == _exact(value)
+    assert exact_value(json.loads(jsontext.dumps(value))) == exact_value(value)
 
 
 def test_encoding_is_compact_and_keeps_characters() -> None:
