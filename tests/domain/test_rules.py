@@ -357,6 +357,7 @@ def test_not_operator(state: State) -> None:
 def test_extract_stage_refused_at_separation_plant(state: State) -> None:
     exc = state.reject(extract(facility="MY-GEBENG", actor="lynas-my"))
     assert exc.rule == "extract-stage"
+    assert "record it where the material was mined or collected" in exc.detail
     assert exc.subject == "facility 'MY-GEBENG'"
     assert "separation" in exc.detail and "'x-MW-9'" in exc.detail
 
@@ -364,6 +365,7 @@ def test_extract_stage_refused_at_separation_plant(state: State) -> None:
 def test_extract_stage_recycler_refuses_non_scrap(state: State) -> None:
     exc = state.reject(extract(facility="MY-RECYCLE", actor="recy", form="magnet"))
     assert exc.rule == "extract-stage"
+    assert "record collected end-of-life material as form 'scrap'" in exc.detail
     assert exc.subject == "lot 'MW-9'"
     assert "'magnet'" in exc.detail and "'MY-RECYCLE'" in exc.detail
 
@@ -410,6 +412,7 @@ def test_lot_not_active_in_transit(state: State) -> None:
     assert exc.rule == "lot-not-active"
     assert exc.subject == "lot 'MW-1'"
     assert "in transit" in exc.detail and "MY-GEBENG" in exc.detail
+    assert exc.detail.endswith("the consignee 'lynas-my' must receive it there first")
 
 
 def test_lot_not_active_consumed(state: State) -> None:
@@ -418,6 +421,7 @@ def test_lot_not_active_consumed(state: State) -> None:
     exc = state.reject(ev(E5, lot="MW-1"))
     assert exc.rule == "lot-not-active"
     assert "consumed" in exc.detail and "MY-GEBENG" in exc.detail
+    assert exc.detail.endswith("use that transform's outputs")
 
 
 def test_lot_not_active_written_off(state: State) -> None:
@@ -427,6 +431,7 @@ def test_lot_not_active_written_off(state: State) -> None:
     exc = state.reject(ev(E2, lot="MW-9", id="s9"))
     assert exc.rule == "lot-not-active"
     assert "written off" in exc.detail
+    assert exc.detail.endswith("nothing of it remains to use")
 
 
 def test_lot_exists_on_extract(state: State) -> None:
@@ -492,6 +497,7 @@ def test_lot_not_at_facility_on_ship(state: State) -> None:
     state.run(E1)
     exc = state.reject(ev(E2, from_="MY-PORT"))
     assert exc.rule == "lot-not-at-facility"
+    assert exc.detail.endswith("ship it from 'AU-MTWELD'")
     assert exc.subject == "lot 'MW-1'"
     assert "'MY-PORT'" in exc.detail and "'AU-MTWELD'" in exc.detail
 
@@ -503,6 +509,7 @@ def test_lot_not_at_facility_on_transform(state: State) -> None:
     state.run(ev(E3, facility="MY-PORT"))
     exc = state.reject(E4)
     assert exc.rule == "lot-not-at-facility"
+    assert "ship it to 'MY-GEBENG' and receive it there first" in exc.detail
     assert "'MY-PORT'" in exc.detail and "'MY-GEBENG'" in exc.detail
 
 
@@ -535,6 +542,7 @@ def test_no_pending_shipment_for_active_lot(state: State) -> None:
     state.run(E1)
     exc = state.reject(E3)
     assert exc.rule == "no-pending-shipment"
+    assert "record a ship event to 'MY-GEBENG' first" in exc.detail
     assert "active at AU-MTWELD" in exc.detail
 
 
@@ -543,6 +551,7 @@ def test_no_pending_shipment_to_other_facility(state: State) -> None:
     state.run(E2)
     exc = state.reject(ev(E3, facility="MY-PORT"))
     assert exc.rule == "no-pending-shipment"
+    assert exc.detail.endswith("receive it there")
     assert "'MY-GEBENG'" in exc.detail and "'MY-PORT'" in exc.detail
 
 
@@ -556,6 +565,7 @@ def test_not_consignee(state: State) -> None:
     state.run(E2)
     exc = state.reject(ev(E3, actor="jsl"))
     assert exc.rule == "not-consignee"
+    assert exc.detail.endswith("the consignee records the receipt")
     assert exc.subject == "lot 'MW-1'"
     assert "'jsl'" in exc.detail and "'lynas-my'" in exc.detail
 
@@ -765,6 +775,7 @@ def test_every_conserved_element_of_an_output_has_origin_shares(at_gebeng: State
 def test_process_stage(at_gebeng: State) -> None:
     exc = at_gebeng.reject(ev(E4, process="magnet"))
     assert exc.rule == "process-stage"
+    assert "record the process where it ran" in exc.detail
     assert exc.subject == "facility 'MY-GEBENG'"
     assert "'magnet'" in exc.detail and "separation" in exc.detail
 
@@ -806,6 +817,7 @@ def test_adjust_exceeds_lot(state: State) -> None:
     state.run(extract())
     exc = state.reject(ev(E5, lot="MW-9", actor="lynas-au", mass_kg=-100.6))
     assert exc.rule == "adjust-exceeds-lot"
+    assert exc.detail.endswith("to write the whole lot off, adjust by -100 kg")
     assert exc.subject == "lot 'MW-9'"
     assert "-100.6 kg" in exc.detail and "100 kg" in exc.detail
 

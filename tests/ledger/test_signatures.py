@@ -76,6 +76,7 @@ def test_missing_bad_unknown_and_foreign_signatures_are_named(db_url: str) -> No
     exc = _rejected(ledger, _signed(first, MY))
     assert exc.rule == "signature-wrong-participant"
     assert f"{MY.kid!r} belongs to 'lynas-my', not to the actor 'lynas-au'" in exc.detail
+    assert exc.detail.endswith("an event is signed by its actor's own key")
     bad_alg = _signed(first)
     bad_alg["sig"]["alg"] = "RS256"
     assert _rejected(ledger, bad_alg).rule == "signature-bad"
@@ -89,6 +90,7 @@ def test_keys_outside_their_validity_are_refused(db_url: str) -> None:
     exc = _rejected(ledger, events[2])  # received on 2025-01-20, after the revocation
     assert exc.rule == "signature-key-not-valid"
     assert "until 2025-01-10T00:00:00Z" in exc.detail and "2025-01-20T00:00:00Z" in exc.detail
+    assert exc.detail.endswith("sign it with a key of 'lynas-my' valid then (`raretrace sign`)")
     first = example_events()[0]
     early = {**first, "id": "early", "time": "2024-12-31T00:00:00Z"}
     early["outputs"] = [{**first["outputs"][0], "lot": "EARLY-1"}]

@@ -159,7 +159,8 @@ def check_signature(
             "signature-key-not-valid", subject,
             f"key {kid!r} of {actor!r} is valid from {_display(key.valid_from)}"
             + (f" until {_display(key.revoked_at)}" if key.revoked_at else "")
-            + f"; the event is dated {_display(time)}",
+            + f"; the event is dated {_display(time)}: sign it with a key of {actor!r} valid"
+            " then (`raretrace sign`)",
         )  # fmt: skip
     value = _b64_signature(sig.get("value"), subject)
     try:
@@ -185,7 +186,8 @@ def _find_key(
         if any(k.kid == kid for k in theirs):
             raise ValidationError(
                 "signature-wrong-participant", subject,
-                f"key {kid!r} belongs to {owner!r}, not to the actor {actor!r}",
+                f"key {kid!r} belongs to {owner!r}, not to the actor {actor!r}; an event is"
+                " signed by its actor's own key",
             )  # fmt: skip
     raise ValidationError(
         "signature-unknown-key", subject,

@@ -79,8 +79,17 @@ class Effects:
 
 
 def _lot_gone_message(lot: Lot) -> str:
-    where = f"to {lot.destination}" if lot.status == IN_TRANSIT else f"at {lot.facility}"
-    return f"lot is {lot.status.replace('_', ' ')} ({where}) and cannot be used"
+    if lot.status == IN_TRANSIT:
+        return (
+            f"lot is in transit (to {lot.destination}) and cannot be used; the consignee"
+            f" {lot.consignee!r} must receive it there first"
+        )
+    advice = (
+        "an earlier transform used all of it: use that transform's outputs"
+        if lot.status == CONSUMED
+        else "an adjust event wrote it off: nothing of it remains to use"
+    )
+    return f"lot is {lot.status.replace('_', ' ')} (at {lot.facility}) and cannot be used; {advice}"
 
 
 def _active_lot(state: LedgerState, lot_id: str, event: LedgerEvent) -> Lot:
@@ -193,13 +202,15 @@ def _source_provenance(facility: Facility, spec: OutputSpec, event: ExtractEvent
             "extract-stage",
             f"lot {spec.lot!r}",
             f"a recycling facility extracts only collected scrap (form 'scrap'), got form"
-            f" {spec.form!r} at {facility.id!r}",
+            f" {spec.form!r} at {facility.id!r}; record collected end-of-life material as"
+            " form 'scrap', and anything made from it with a transform",
         )
     raise ValidationError(
         "extract-stage",
         f"facility {facility.id!r}",
         f"extraction is recorded only at a mine or a recycling facility; {facility.id!r} is"
-        f" {'/'.join(facility.stages)} (event {event.id!r})",
+        f" {'/'.join(facility.stages)} (event {event.id!r}); record it where the material was"
+        " mined or collected, and ship it here",
     )
 
 
@@ -211,7 +222,8 @@ def apply_ship(state: LedgerState, event: ShipEvent, seq: int, tol: Tolerance) -
         raise ValidationError(
             "lot-not-at-facility",
             f"lot {lot.id!r}",
-            f"ship 'from' is {event.origin!r} but the lot is at {lot.facility!r}",
+            f"ship 'from' is {event.origin!r} but the lot is at {lot.facility!r};"
+            f" ship it from {lot.facility!r}",
         )
     _facility(state, event.destination, event)
     _check_participant(state, event.consignee, event)
@@ -241,7 +253,8 @@ def apply_receive(state: LedgerState, event: ReceiveEvent, seq: int, tol: Tolera
         raise ValidationError(
             "not-consignee",
             f"lot {lot.id!r}",
-            f"actor {event.actor!r} is not the consignee {lot.consignee!r} named in the shipment",
+            f"actor {event.actor!r} is not the consignee {lot.consignee!r} named in the"
+            " shipment; the consignee records the receipt",
         )
     facility = _facility(state, event.facility, event)
     received = lot.mass_kg if event.mass_kg is None else event.mass_kg
@@ -268,8 +281,11 @@ def _no_shipment_message(lot: Lot | None, facility: str) -> str:
     if lot is None:
         return "no such lot; a receive must match a shipment recorded by a ship event"
     if lot.status != IN_TRANSIT:
-        return f"no pending shipment: the lot is {lot.status.replace('_', ' ')} at {lot.facility}"
-    return f"the pending shipment goes to {lot.destination!r}, not {facility!r}"
+        return (
+            f"no pending shipment: the lot is {lot.status.replace('_', ' ')} at {lot.facility};"
+            f" record a ship event to {facility!r} first"
+        )
+    return f"the pending shipment goes to {lot.destination!r}, not {facility!r}; receive it there"
 
 
 def scaled(lot: Lot, new_mass: float) -> Lot:
@@ -316,7 +332,8 @@ def apply_transform(state: LedgerState, event: TransformEvent, seq: int, tol: To
             "process-stage",
             f"facility {facility.id!r}",
             f"process {event.process!r} needs a {PROCESS_STAGE[event.process] or 'processing'}"
-            f" facility; {facility.id!r} is {'/'.join(facility.stages)}",
+            f" facility; {facility.id!r} is {'/'.join(facility.stages)}; record the process"
+            " where it ran, or register the facility with that stage",
         )
     effects = Effects()
     contributions: list[tuple[dict[str, float], Provenance]] = []
@@ -327,7 +344,8 @@ def apply_transform(state: LedgerState, event: TransformEvent, seq: int, tol: To
             raise ValidationError(
                 "lot-not-at-facility",
                 f"lot {lot.id!r}",
-                f"the lot is at {lot.facility!r}, not at {facility.id!r} where it is transformed",
+                f"the lot is at {lot.facility!r}, not at {facility.id!r} where it is"
+                f" transformed; ship it to {facility.id!r} and receive it there first",
             )
         after, taken, taken_kg = consume(lot, spec.mass_kg, tol)
         after.time = event.time
@@ -406,7 +424,8 @@ def apply_adjust(state: LedgerState, event: AdjustEvent, seq: int, tol: Toleranc
         raise ValidationError(
             "adjust-exceeds-lot",
             f"lot {lot.id!r}",
-            f"adjusts by {event.mass_kg:.6g} kg but the lot holds only {lot.mass_kg:.6g} kg",
+            f"adjusts by {event.mass_kg:.6g} kg but the lot holds only {lot.mass_kg:.6g} kg;"
+            f" to write the whole lot off, adjust by -{lot.mass_kg:.6g} kg",
         )
     if loss >= lot.mass_kg - tol.of(lot.mass_kg):
         after, taken = _emptied(lot, WRITTEN_OFF), lot.mass_kg
