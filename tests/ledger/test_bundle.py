@@ -136,6 +136,18 @@ def test_bundles_from_each_backend_verify(db_url: str, tmp_path: Path) -> None:
     ledger.close()
 
 
+def test_a_trial_ledger_with_unsigned_history_refuses_to_export(tmp_path: Path) -> None:
+    ledger = new_ledger(str(tmp_path / "l.db"), json.loads(json.dumps(REGISTRY)))
+    assert ledger.ingest(enumerate(_events(), 1)).rejected == 0
+    with pytest.raises(ConfigError) as info:
+        export_bundle(ledger.store, "L3")
+    message = info.value.message
+    assert "lot 'L3' rests on 9 event(s) without a participant signature" in message
+    assert "('ev1', 'ev2', 'ev3', ...)" in message and "--allow-unsigned" in message
+    assert "raretrace sign" in message
+    ledger.close()
+
+
 def test_a_bundle_is_smaller_than_its_proofs_written_out(tmp_path: Path) -> None:
     ledger = signed_ledger(str(tmp_path / "l.db"), tmp_path / "log")
     bundle = build_bundle(ledger.store, "L3")

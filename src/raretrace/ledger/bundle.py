@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from raretrace.domain.canonical import canonical_json
-from raretrace.domain.errors import NotFound, VerificationError
+from raretrace.domain.errors import ConfigError, NotFound, VerificationError
 from raretrace.domain.registry import parse_participant
 from raretrace.domain.views import lot_view
 from raretrace.ledger.logview import checkpoint_at, latest_reader, newest_cosigned
@@ -65,7 +65,17 @@ def export_bundle(
     need that one until witnesses catch up with the log).
     """
     settings = LedgerSettings.from_meta(store.meta())
-    data = canonical_json(build_bundle(store, lot_id, checkpoint=checkpoint, cosigned=cosigned))
+    bundle = build_bundle(store, lot_id, checkpoint=checkpoint, cosigned=cosigned)
+    unsigned = [e["event"]["id"] for e in bundle["events"] if "sig" not in e["event"]]
+    if unsigned:  # only a ledger created with --allow-unsigned holds such events
+        shown = ", ".join(repr(i) for i in unsigned[:3]) + (", ..." if len(unsigned) > 3 else "")
+        raise ConfigError(
+            f"lot {lot_id!r} rests on {len(unsigned)} event(s) without a participant signature"
+            f" ({shown}); a bundle proves every event's signature, so it can be made only from"
+            " signed history. This ledger accepts unsigned events (created with"
+            " --allow-unsigned, for trials): sign events with `raretrace sign` before ingesting"
+        )
+    data = canonical_json(bundle)
     try:
         verdict = verify_bundle(data, own_trust(settings), witnesses=0)
     except VerificationError as exc:
