@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cli_support import run
+from raretrace.demo.generate import write_demo
+from raretrace.store.store import Store
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -149,3 +156,30 @@ def test_every_command_in_the_readme_exists_and_every_command_is_in_the_readme()
                                "witness": {"keygen", "cosign"}}.items():  # fmt: skip
         helped = run(group, "--help", cwd=Path.cwd()).stdout
         assert set(re.findall(r"^│ ([a-z]+) ", helped, re.M)) == subcommands
+
+
+def test_ctrl_c_during_an_ingest_says_what_was_kept_and_how_to_go_on(tmp_path: Path) -> None:
+    registry, events = write_demo(tmp_path / "demo", 20_000)
+    assert run("init", "--allow-unsigned", cwd=tmp_path).returncode == 0
+    assert run("registry", "load", str(registry), cwd=tmp_path).returncode == 0
+    store = Store.open(str(tmp_path / "raretrace.db"))
+    registry_size = store.size()
+    env = {k: v for k, v in os.environ.items() if k != "RARETRACE_DB"}
+    ingest = subprocess.Popen(
+        [sys.executable, "-m", "raretrace", "ingest", str(events)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while store.size() < registry_size + 2000:  # a batch is committed
+        assert ingest.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    ingest.send_signal(signal.SIGINT)
+    out, err = ingest.communicate(timeout=60)
+    assert ingest.returncode == 130, (out, err)
+    found = re.search(r"interrupted: (\d+) events were committed before it", err)
+    assert found, err
+    assert "Run the same command again to go on" in err and "Traceback" not in err
+    assert store.size() == registry_size + int(found.group(1)) < registry_size + 20_000
+    again = run("ingest", str(events), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"already present {found.group(1)}" in again.stdout

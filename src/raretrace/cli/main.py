@@ -193,6 +193,7 @@ def ingest(
     size = file.stat().st_size if file.exists() else 0
     rejects_fh = rejects.open("w", encoding="utf-8") if rejects else None
     shown = 0
+    size_before = ledger.store.size()
 
     def drain(report: IngestReport) -> None:
         nonlocal shown
@@ -222,6 +223,16 @@ def ingest(
             report = ledger.ingest(
                 _byte_lines(file, bar, task), batch_size=batch_size, on_batch=drain
             )
+    except KeyboardInterrupt:
+        # Counted in the database: an interrupt can fall between a commit and its report.
+        kept = ledger.store.size() - size_before
+        err.print(
+            f"interrupted: {kept} events were committed before it and are in the ledger;"
+            " nothing of the batch in progress was kept. Run the same command again to go on:"
+            " events already in the ledger count as already present.",
+            markup=False,
+        )
+        raise typer.Exit(130) from None
     finally:
         ledger.close()
         if rejects_fh:
