@@ -11,12 +11,14 @@ import math
 import struct
 from typing import Any
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from json_support import exact_value
+from raretrace.domain import canonical
 from raretrace.domain.canonical import canonical_json, decode_canonical
 from raretrace.domain.errors import ValidationError
 
@@ -272,3 +274,27 @@ def test_decode_canonical_equals_the_exact_route(
     assert outcome == _outcome(_exact_route, text, without)
     if outcome[0] == "ok":  # and the decoded value is the standard library's, float for float
         assert exact_value(decode_canonical(text, without)[0]) == exact_value(json.loads(text))
+
+
+def test_the_fast_route_is_on_with_this_orjson_and_off_with_one_that_writes_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert canonical._orjson_agrees() and canonical._FAST_ROUTE
+    real = orjson.dumps
+
+    class OtherOrjson:  # a release that wrote 123.456 as 123.4560 would be caught
+        JSONEncodeError = orjson.JSONEncodeError
+
+        @staticmethod
+        def dumps(value: Any, option: int = 0) -> bytes:
+            return real(value, option=option).replace(b"123.456", b"123.4560")
+
+    monkeypatch.setattr(canonical, "orjson", OtherOrjson)
+    assert not canonical._orjson_agrees()
+
+
+def test_without_the_fast_route_the_result_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = '{"sig": {"kid": "k"}, "b": 123.456, "a": [1, "x"]}'
+    fast = decode_canonical(text, "sig")
+    monkeypatch.setattr(canonical, "_FAST_ROUTE", False)
+    assert decode_canonical(text, "sig") == fast
