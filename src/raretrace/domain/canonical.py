@@ -222,6 +222,24 @@ def _orjson_agrees() -> bool:
 _FAST_ROUTE = _orjson_agrees()
 
 
+def _orjson_route(text: str | bytes, without: str | None) -> tuple[Any, bytes, bytes | None] | None:
+    """``decode_canonical`` through orjson, or None where the exact route must decide."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None  # maybe JSON that orjson is stricter about
+    full = _orjson_canonical(value)
+    if full is None:
+        return None
+    if without is None or type(value) is not dict or without not in value:
+        return value, full, None
+    rest = dict(value)
+    del rest[without]
+    # Every byte pattern the checks look for that could occur in this output occurs in
+    # ``full`` too (a member's text is the same in both), so it needs no check.
+    return value, full, orjson.dumps(rest, option=_OPTIONS)
+
+
 def decode_canonical(
     text: str | bytes, without: str | None = None
 ) -> tuple[Any, bytes, bytes | None]:
@@ -232,20 +250,9 @@ def decode_canonical(
     no RFC 8785 form, as ``json.loads`` and ``canonical_json`` do: the result is exactly
     theirs (the tests compare the two routes on arbitrary JSON), only faster.
     """
-    try:
-        value = orjson.loads(text) if _FAST_ROUTE else None
-    except orjson.JSONDecodeError:
-        value = None  # maybe JSON that orjson is stricter about: the exact route decides
-    else:
-        full = _orjson_canonical(value) if _FAST_ROUTE else None
-        if full is not None:
-            if without is None or type(value) is not dict or without not in value:
-                return value, full, None
-            rest = dict(value)
-            del rest[without]
-            # Every byte pattern checked above that could occur in this output occurs in
-            # ``full`` too (a member's text is the same in both), so it needs no check.
-            return value, full, orjson.dumps(rest, option=_OPTIONS)
+    fast = _orjson_route(text, without) if _FAST_ROUTE else None
+    if fast is not None:
+        return fast
     value = json.loads(text)
     if without is not None and type(value) is dict and without in value:
         full, cut = canonical_with_and_without(value, without)
