@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -183,3 +184,16 @@ def test_ctrl_c_during_an_ingest_says_what_was_kept_and_how_to_go_on(tmp_path: P
     again = run("ingest", str(events), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"already present {found.group(1)}" in again.stdout
+
+
+def test_an_unreachable_database_server_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://nobody@127.0.0.1:{port}/ledger"
+    for command in (["init"], ["lots"], ["ingest", str(EVENTS)]):  # writing and reading paths
+        done = run(*command, "--db", url, cwd=tmp_path)
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.startswith(f"error: cannot use database '{url}': connection failed")
+        assert "check --db / $RARETRACE_DB" in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1

@@ -23,7 +23,7 @@ from raretrace.domain.model import FORMS, Tolerance, display_time
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
 from raretrace.ledger.settings import LedgerSettings
-from raretrace.store.engine import ENV_VAR, resolve_db
+from raretrace.store.engine import ENV_VAR, resolve_db, unusable_database
 from raretrace.store.store import Store
 
 app = typer.Typer(
@@ -57,7 +57,8 @@ def _root(
 
 
 def _db(local: str | None) -> str:
-    return resolve_db(local or _state["db"])
+    _state["used_db"] = db = resolve_db(local or _state["db"])
+    return db
 
 
 def _store(db: str | None) -> Store:
@@ -397,4 +398,21 @@ def main() -> None:
         usage: Any = exc
         usage.show()
         sys.exit(usage.exit_code)
+    except Exception as exc:
+        message = _database_unusable(exc)
+        if message is None or _state["verbose"]:
+            raise
+        err.print(f"error: {message}", markup=False)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _database_unusable(exc: Exception) -> str | None:
+    """One line for a database the command cannot use (see ``unusable_database``); None for
+    any other error."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    db = _state.get("used_db") or resolve_db(_state["db"])
+    return unusable_database(db, exc) + " (--verbose shows the full error)"

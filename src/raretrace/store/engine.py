@@ -37,6 +37,17 @@ def database_url(db: str) -> str:
     return db
 
 
+def unusable_database(db: str, exc: Exception) -> str:
+    """One line for a database that cannot be used (server down or unreachable, login
+    refused, file locked or unreadable, disk full): the driver's first line and what to check."""
+    words = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = words[0] if words else type(exc).__name__
+    return (
+        f"cannot use database {db!r}: {first}; check --db / ${ENV_VAR}, and that the database"
+        " server is running and reachable"
+    )
+
+
 def _sqlite_setup(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN; take it over so a writing
     # transaction is BEGIN IMMEDIATE: writers serialize up front instead of failing mid-batch

@@ -23,7 +23,7 @@ from raretrace.domain.model import Lot
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
 from raretrace.domain.rules import Discrepancy
 from raretrace.store import schema
-from raretrace.store.engine import open_engine
+from raretrace.store.engine import open_engine, unusable_database
 from raretrace.store.rows import lot_from_row
 
 _ID_CHUNK = 900  # stays under every backend's bound-parameter limit
@@ -80,7 +80,7 @@ class Store:
         try:
             current = self.schema_revision()
         except (OperationalError, ProgrammingError) as exc:
-            raise ConfigError(f"cannot read database {self.url!r}: {exc.orig}") from None
+            raise ConfigError(unusable_database(self.url, exc)) from None
         if current is None:
             raise ConfigError(f"{self.url!r} holds no raretrace ledger; run `raretrace init` first")
         with self.engine.begin() as conn:
