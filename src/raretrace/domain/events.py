@@ -1,7 +1,8 @@
 """Ledger events as values, and the parser that turns one JSON object into one of them.
 
-The parser checks shape only (fields, types, known keys, finite positive masses, composition
-no heavier than the lot); rules that need ledger state live in ``rules``.
+The parser checks shape only (fields, types, ids, known keys, finite positive masses no
+heavier than ``MAX_LOT_KG``, composition no heavier than the lot); rules that need ledger
+state live in ``rules``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from raretrace.domain import elements
 from raretrace.domain.errors import ValidationError
-from raretrace.domain.model import FORMS, PROCESSES, normalize_time
+from raretrace.domain.ids import check_id
+from raretrace.domain.model import FORMS, MAX_LOT_KG, PROCESSES, normalize_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,20 +100,40 @@ def _fail(rule: str, subject: str, message: str) -> ValidationError:
 
 
 def _str(obj: Mapping[str, Any], key: str, subject: str) -> str:
-    value = obj.get(key)
-    if type(value) is not str or not value:
-        raise _fail("format", subject, f"field {key!r} must be a non-empty string, got {value!r}")
-    return value
+    """A field that holds an id (of the event, a lot, a facility or a participant)."""
+    return check_id(obj.get(key), subject, key)
 
 
-def _mass(value: object, subject: str, what: str) -> float:
+def _within_bound(mass: float, subject: str, what: str, advice: str) -> None:
+    if mass > MAX_LOT_KG:
+        raise _fail(
+            "mass-limit",
+            subject,
+            f"{what} is {mass:.6g} kg, more than the {MAX_LOT_KG:,.0f} kg"
+            f" ({MAX_LOT_KG / 1000:,.0f} t) one lot may hold; {advice}",
+        )
+
+
+_CHECK_UNIT = "check the unit (kg, not g) and the number"
+_SPLIT = "record the material as several lots of at most that (an event may create several outputs)"
+
+
+def _float(value: float | int) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond the float range: as good as infinite
+        return math.inf
+
+
+def _mass(value: object, subject: str, what: str, advice: str = _CHECK_UNIT) -> float:
     if type(value) is not float and (type(value) is not int):
         raise _fail("format", subject, f"{what} must be a number, got {value!r}")
-    mass = float(value)
+    mass = _float(value)
     if not (math.isfinite(mass) and mass > 0):
         raise _fail(
             "mass-positive", subject, f"{what} must be a finite number > 0 kg, got {value!r}"
         )
+    _within_bound(mass, subject, what, advice)
     return mass
 
 
@@ -128,11 +150,12 @@ def _composition(value: object, subject: str, what: str) -> dict[str, float]:
             )
         if type(kg) is not float and type(kg) is not int:
             raise _fail("format", subject, f"{what}[{key!r}] must be a number, got {kg!r}")
-        kg = float(kg)
+        raw, kg = kg, _float(kg)
         if not (math.isfinite(kg) and kg >= 0):
             raise _fail(
-                "mass-positive", subject, f"{what}[{key!r}] must be finite and ≥ 0 kg, got {kg!r}"
+                "mass-positive", subject, f"{what}[{key!r}] must be finite and ≥ 0 kg, got {raw!r}"
             )
+        _within_bound(kg, subject, f"{what}[{key!r}]", _CHECK_UNIT)
         if kg > 0:
             out[key] = kg
     return out
@@ -153,7 +176,7 @@ def _outputs(obj: Mapping[str, Any], subject: str) -> tuple[OutputSpec, ...]:
             raise _fail(
                 "unknown-form", f"lot {lot!r}", f"form {form!r} is not one of {', '.join(FORMS)}"
             )
-        mass = _mass(item.get("mass_kg"), f"lot {lot!r}", "mass_kg")
+        mass = _mass(item.get("mass_kg"), f"lot {lot!r}", "mass_kg", _SPLIT)
         comp = _composition(item.get("elements_kg"), f"lot {lot!r}", "elements_kg")
         total = math.fsum(comp.values())
         if total > mass * (1 + 1e-9):
@@ -192,9 +215,7 @@ def parse_event(obj: object) -> LedgerEvent:
     """Turn one decoded JSON object into a typed event, or raise ValidationError."""
     if not isinstance(obj, dict):
         raise _fail("format", "event", f"an event must be a JSON object, got {type(obj).__name__}")
-    event_id = obj.get("id")
-    if type(event_id) is not str or not event_id:
-        raise _fail("format", "event", f"field 'id' must be a non-empty string, got {event_id!r}")
+    event_id = check_id(obj.get("id"), "event", "id")
     subject = f"event {event_id!r}"
     kind = obj.get("type")
     parser = _PARSERS.get(kind)  # type: ignore[arg-type]
@@ -258,18 +279,20 @@ def _transform(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
 
 
 def _adjust(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
-    delta: Any = obj.get("mass_kg")
-    if type(delta) not in (int, float) or not math.isfinite(delta) or delta >= 0:
+    raw: Any = obj.get("mass_kg")
+    delta = _float(raw) if type(raw) in (int, float) else math.nan
+    if not math.isfinite(delta) or delta >= 0:
         raise _fail(
             "adjust-negative",
             subject,
-            f"an adjustment's mass_kg must be a finite negative number (a loss), got {delta!r};"
+            f"an adjustment's mass_kg must be a finite negative number (a loss), got {raw!r};"
             " material cannot be added by adjustment",
         )
+    _within_bound(-delta, subject, "the adjustment's loss", "no lot holds more than that")
     reason = obj.get("reason")
     if type(reason) is not str or not reason.strip():
         raise _fail("format", subject, "an adjustment needs a 'reason' (e.g. 'sampling', 'spill')")
-    return AdjustEvent(*base, obj, _str(obj, "lot", subject), float(delta), reason)
+    return AdjustEvent(*base, obj, _str(obj, "lot", subject), delta, reason)
 
 
 def _registry(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import ValidationError
+from raretrace.domain.ids import check_id
 from raretrace.domain.model import normalize_time
 
 ALG = "Ed25519"
@@ -69,9 +70,7 @@ def parse_key(obj: object, subject: str) -> ParticipantKey:
     """A registry ``keys`` item."""
     if not isinstance(obj, Mapping):
         raise ValidationError("registry-format", subject, "each key must be an object")
-    kid = obj.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise ValidationError("registry-format", subject, "a key needs a non-empty 'kid'")
+    kid = check_id(obj.get("kid"), subject, "kid", rule="registry-format")
     where = f"{subject} key {kid!r}"
     unknown = set(obj) - _KEY_FIELDS
     if unknown:

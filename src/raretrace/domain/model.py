@@ -174,6 +174,16 @@ class Lot:
         )
 
 
+#: The heaviest lot the ledger accepts, in kg: 10^9 kg = 1,000,000 t. Every mass in an event
+#: (a lot, an element in it, an input, a receipt, an adjustment, a declared loss) is at most
+#: this. It is more than twice the largest cargo one ship carries (a Valemax ore carrier,
+#: ~400,000 t) and above the world's yearly mined rare-earth output (~390,000 t REO, USGS
+#: 2025), so no real lot comes near it; at this size a float64 still resolves ~1e-7 kg, far
+#: inside any tolerance; and sums of any number of such masses that fits in memory stay
+#: finite (float64 overflows near 1.8e308), so no balance can overflow to infinity.
+MAX_LOT_KG = 1e9
+
+
 @dataclass(frozen=True, slots=True)
 class Tolerance:
     """How far a balance may be off: the larger of ``relative`` × reference and ``absolute_kg``."""
@@ -186,9 +196,12 @@ class Tolerance:
             raise ValidationError(
                 "tolerance", "relative", f"must be in [0, 1), got {self.relative}"
             )
-        if not (math.isfinite(self.absolute_kg) and self.absolute_kg >= 0):
+        if not (math.isfinite(self.absolute_kg) and 0 <= self.absolute_kg <= MAX_LOT_KG):
             raise ValidationError(
-                "tolerance", "absolute_kg", f"must be ≥ 0, got {self.absolute_kg}"
+                "tolerance",
+                "absolute_kg",
+                f"must be between 0 and {MAX_LOT_KG:,.0f} kg (the largest lot), got"
+                f" {self.absolute_kg}",
             )
 
     def of(self, reference_kg: float) -> float:

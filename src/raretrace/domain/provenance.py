@@ -7,6 +7,7 @@ element each input contributed. Shares of one element always sum to 1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from raretrace.domain.elements import CONSERVED
@@ -42,13 +43,19 @@ def at_source(
 
 
 def _mix(weighted: Iterable[tuple[float, Mapping[str, float]]]) -> dict[str, float]:
-    total = 0.0
+    pairs = list(weighted)
+    total = math.fsum(weight for weight, _ in pairs)
+    if not total > 0:
+        return {}
     acc: dict[str, float] = {}
-    for weight, shares in weighted:
-        total += weight
+    for weight, shares in pairs:
+        # Each input's share of the total first, then its sources' shares of that: every
+        # product stays in [0, 1], so the tiniest weights (even subnormal kg) keep the
+        # precision of ordinary floats, and the shares still sum to 1.
+        part = weight / total
         for source, share in shares.items():
-            acc[source] = acc.get(source, 0.0) + weight * share
-    return {source: value / total for source, value in acc.items()} if total > 0 else {}
+            acc[source] = acc.get(source, 0.0) + part * share
+    return acc
 
 
 def mix(

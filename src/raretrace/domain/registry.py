@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from raretrace.domain.errors import NotFound, ValidationError
+from raretrace.domain.ids import check_id
 from raretrace.domain.model import STAGES, Facility, Participant
+
+#: The largest yearly capacity a facility may declare, in tonnes: 10^9 t, about what the
+#: three biggest iron-ore miners ship in a year together and thousands of times the largest
+#: rare-earth plant. A larger figure is a unit error (kg entered as t).
+MAX_CAPACITY_T_PER_YEAR = 1e9
+#: Allowed range of each numeric facility field: (least, greatest, unit).
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "lat": (-90.0, 90.0, "degrees of latitude (WGS 84), south negative"),
+    "lon": (-180.0, 180.0, "degrees of longitude (WGS 84), west negative"),
+    "capacity_t_per_year": (0.0, MAX_CAPACITY_T_PER_YEAR, "tonnes per year"),
+}
 
 
 @dataclass(slots=True)
@@ -61,11 +73,30 @@ def _number(obj: Mapping[str, Any], key: str, subject: str) -> float | None:
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    number = _finite(value)
+    if number is None:
         raise ValidationError(
             "registry-format", subject, f"field {key!r} must be a finite number, got {value!r}"
         )
-    return float(value)
+    least, greatest, unit = _RANGES[key]
+    if not least <= number <= greatest:
+        raise ValidationError(
+            "registry-range",
+            subject,
+            f"field {key!r} is {value!r}, outside {least:,g} to {greatest:,g} {unit};"
+            " correct the value, or leave the field out if it is not known",
+        )
+    return number
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        return None
+    return number if math.isfinite(number) else None
 
 
 def parse_participant(obj: object) -> Participant:
@@ -76,7 +107,7 @@ def parse_participant(obj: object) -> Participant:
     from raretrace.domain.keys import parse_keys  # keys imports model, which this module uses
 
     return Participant(
-        id=_text(obj, "id", subject),
+        id=check_id(obj.get("id"), subject, "id", rule="registry-format"),
         name=_text(obj, "name", subject),
         country=_country(obj, "country", subject),
         keys=parse_keys(obj.get("keys"), subject),
@@ -107,7 +138,8 @@ def parse_facility(obj: object, participants: Mapping[str, Participant]) -> Faci
     if not isinstance(obj, Mapping):
         raise ValidationError("registry-format", "facility", f"must be an object, got {obj!r}")
     subject = f"facility {obj.get('id')!r}"
-    operator = _text(obj, "operator", subject)
+    facility_id = check_id(obj.get("id"), subject, "id", rule="registry-format")
+    operator = check_id(obj.get("operator"), subject, "operator", rule="registry-format")
     if operator not in participants:
         raise ValidationError(
             "unknown-participant",
@@ -122,7 +154,7 @@ def parse_facility(obj: object, participants: Mapping[str, Participant]) -> Faci
     country = _country(obj, "country", subject)
     tech = obj.get("technology_origin")
     return Facility(
-        id=_text(obj, "id", subject),
+        id=facility_id,
         name=_text(obj, "name", subject),
         operator=operator,
         country=country,

@@ -7,6 +7,7 @@ nothing to undo; a caller that gets Effects writes them all or none.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -293,7 +294,12 @@ def scaled(lot: Lot, new_mass: float) -> Lot:
     out = lot.copy()
     factor = new_mass / lot.mass_kg
     out.mass_kg = new_mass
-    out.elements_kg = {e: kg * factor for e, kg in lot.elements_kg.items()}
+    if math.isinf(factor):
+        # A lot of less than ~1e-299 kg measured on arrival at up to MAX_LOT_KG: the factor
+        # overflows, the share of each element in the lot (at most ~1) does not.
+        out.elements_kg = {e: kg / lot.mass_kg * new_mass for e, kg in lot.elements_kg.items()}
+    else:
+        out.elements_kg = {e: kg * factor for e, kg in lot.elements_kg.items()}
     return out
 
 

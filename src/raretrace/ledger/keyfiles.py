@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from raretrace.domain.errors import ConfigError, NotFound
+from raretrace.domain.ids import ADVICE, MAX_ID_LENGTH, id_problem
 from raretrace.domain.keys import ALG
+from raretrace.log.files import write_secret as write_secret  # re-exported: key writers
+
+_HASH_DIGITS = 8  # of the public key's SHA-256, in a derived kid
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +50,28 @@ class KeyFile:
         }
 
 
+def checked_id(value: str, label: str) -> str:
+    """``value`` if it is a good id (``raretrace.domain.ids``), else a ConfigError naming
+    ``label`` (e.g. ``--participant``), the problem and the rule."""
+    problem = id_problem(value)
+    if problem is not None:
+        raise ConfigError(f"[bad-id] {label} {value!r} {problem}; {ADVICE}")
+    return value
+
+
 def new_key(participant: str, *, kid: str | None = None, seed: bytes | None = None) -> KeyFile:
-    """A fresh key (or one derived from ``seed``, for the deterministic demo)."""
+    """A fresh key (or one derived from ``seed``, for the deterministic demo).
+
+    Without ``kid`` the key id is the participant id, '-', and 8 hex digits of the public
+    key's SHA-256 (the participant id cut short so the kid keeps within ``MAX_ID_LENGTH``).
+    """
+    checked_id(participant, "participant")
     private = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return KeyFile(participant, kid or f"{participant}-{hashlib.sha256(public).hexdigest()[:8]}",
-                   private)  # fmt: skip
+    if kid is None:
+        stem = participant[: MAX_ID_LENGTH - _HASH_DIGITS - 1]
+        kid = f"{stem}-{hashlib.sha256(public).hexdigest()[:_HASH_DIGITS]}"
+    return KeyFile(participant, checked_id(kid, "kid"), private)
 
 
 def write_key_file(path: Path, key: KeyFile) -> None:
@@ -70,24 +89,16 @@ def write_key_file(path: Path, key: KeyFile) -> None:
     write_secret(path, json.dumps(doc, indent=2) + "\n")
 
 
-def write_secret(path: Path, text: str) -> None:
-    """Create ``path`` readable only by its owner (0600) holding ``text``; never overwrite."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigError(f"{path} already exists; a key file is never overwritten") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-
-
 def read_key_file(path: Path) -> KeyFile:
     """A key file written by ``write_key_file`` (``raretrace keygen``)."""
     try:
         doc = json.loads(path.read_text())
         seed = base64.b64decode(doc["private_key"], validate=True)
-        return KeyFile(doc["participant"], doc["kid"], Ed25519PrivateKey.from_private_bytes(seed))
+        participant, kid = doc["participant"], doc["kid"]
+        for label, value in (("participant", participant), ("kid", kid)):
+            if not isinstance(value, str) or id_problem(value) is not None:
+                raise ValueError(f"{label!r} {value!r} is not a valid id")
+        return KeyFile(participant, kid, Ed25519PrivateKey.from_private_bytes(seed))
     except FileNotFoundError:
         raise NotFound(f"key file {path} does not exist") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:

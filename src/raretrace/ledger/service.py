@@ -16,7 +16,13 @@ from raretrace.domain.model import REGISTRY_ACTOR, Tolerance, normalize_time
 from raretrace.domain.registry import Registry, parse_registry
 from raretrace.domain.views import lot_view
 from raretrace.ledger.append import IngestReport, Ledger
-from raretrace.ledger.keyfiles import KeyFile, new_key, read_key_file, write_key_file
+from raretrace.ledger.keyfiles import (
+    KeyFile,
+    checked_id,
+    new_key,
+    read_key_file,
+    write_key_file,
+)
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LogSettings, create_log
 from raretrace.store import schema
@@ -103,7 +109,7 @@ def _check_unchanged(
 
 def open_ledger(db: str) -> Ledger:
     """The append path over an initialised ledger."""
-    return Ledger(Store.open(db))
+    return Ledger(Store.open(db, access="write"))
 
 
 def keygen(
@@ -112,6 +118,9 @@ def keygen(
     """Write a new key file for ``participant``; returns its registry ``keys`` entry."""
     when = valid_from or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     normalize_time(when, "--valid-from")
+    checked_id(participant, "--participant")
+    if kid is not None:
+        checked_id(kid, "--kid")
     key = new_key(participant, kid=kid)
     write_key_file(path, key)
     return key.registry_entry(when)
@@ -202,6 +211,11 @@ def read_json(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            "format", str(path), f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset"
+            f" {exc.start}); a JSON file must be UTF-8 (RFC 8259 §8.1)"
+        ) from None  # fmt: skip
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
