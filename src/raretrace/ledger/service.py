@@ -109,7 +109,7 @@ def _check_unchanged(
 
 def open_ledger(db: str) -> Ledger:
     """The append path over an initialised ledger."""
-    return Ledger(Store.open(db, access="write"))
+    return Ledger(Store.open(db))
 
 
 def keygen(
