@@ -1,4 +1,4 @@
-"""Shared fixtures: a real throwaway PostgreSQL 15 server, per-test databases, shared/.
+"""Shared fixtures: a real throwaway PostgreSQL 15 server, per-test databases, temporary files.
 
 Fixtures
 --------
@@ -7,13 +7,23 @@ pg_url        (session)  URL of a database on a throwaway PostgreSQL 15 server t
 fresh_pg_url  (function) URL of a new, empty database on that server; dropped afterwards.
 db_url        (function) parametrized ``sqlite`` / ``postgresql``: a SQLite file path
                          (``str``) inside ``tmp_path``, or a ``fresh_pg_url``.
-shared_dir    (session)  ``Path`` of the ``shared/`` folder beside the repository.
+
+Every test needs only the repository: test vectors are in ``tests/vectors/`` and reference data
+in ``tests/data/``. Every file a test makes lives under pytest's base temporary folder, which
+pytest removes after a passing run (``tmp_path_retention_policy = "failed"`` in
+pyproject.toml; a failed test's folder is kept for inspection):
+``_temporary_files_stay_inside_the_run`` points ``tempfile`` and ``TMPDIR`` (inherited by the
+CLI subprocesses) there, since ledger logs hold private keys. The one exception is the
+PostgreSQL server's folder (tests/pg.py), which the ``postgres`` OS user must reach and
+``pg_server`` removes itself.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -36,7 +46,29 @@ def _load_pg_helper() -> ModuleType:
 
 pg = _load_pg_helper()
 
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_files_stay_inside_the_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
+    """Send every ``tempfile`` file and folder of this run, and of the processes it starts
+    (``TMPDIR``), into pytest's base temporary folder, which pytest removes after the run.
+
+    Tests make their files under ``tmp_path`` / ``tmp_path_factory``; this catches whatever
+    else uses ``tempfile`` (the code under test, libraries), so no ledger log with its private
+    key outlives the run in the system's temporary folder.
+    """
+    inside = tmp_path_factory.mktemp("tmp", numbered=False)
+    saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = str(inside)
+    try:
+        yield inside
+    finally:
+        tempfile.tempdir = saved_tempdir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
 
 
 @pytest.fixture(scope="session")
@@ -81,18 +113,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "ledger.db")
     url: str = request.getfixturevalue("fresh_pg_url")
     return url
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The shared/ folder beside the repository (conformance vectors, data, design docs)."""
-    if not SHARED_DIR.is_dir():
-        pytest.fail(
-            f"shared folder not found at {SHARED_DIR}: it must sit beside the repository "
-            "(copy shared/ next to the clone)",
-            pytrace=False,
-        )
-    return SHARED_DIR
 
 
 @pytest.fixture(autouse=True)

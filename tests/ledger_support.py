@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,15 @@ from raretrace.ledger.append import Ledger
 from raretrace.store import schema
 
 
-def new_ledger(
-    db: str, registry: dict[str, Any], *, signed: bool = False, log_dir: Path | None = None
-) -> Ledger:
+def new_ledger(db: str, registry: dict[str, Any], *, log_dir: Path, signed: bool = False) -> Ledger:
     """An initialised ledger at ``db`` holding ``registry``; unsigned events allowed unless
-    ``signed``. The log goes to ``log_dir`` or a fresh temporary directory."""
-    directory = log_dir or Path(tempfile.mkdtemp(prefix="raretrace-log-"))
-    service.init_ledger(db, require_signatures=signed, log_dir=directory)
+    ``signed``.
+
+    The log (with its private signing key) goes to ``log_dir``, which the caller takes from
+    pytest's ``tmp_path`` or ``tmp_path_factory``, so it is removed with the test's other files
+    and nothing outlives the run.
+    """
+    service.init_ledger(db, require_signatures=signed, log_dir=log_dir)
     ledger = service.open_ledger(db)
     events = service.registry_events(
         registry, ledger.registry, signer=service.registry_signer(ledger)

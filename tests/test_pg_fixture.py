@@ -112,8 +112,3 @@ def test_db_url_yields_both_backends(
         assert engine.dialect.name == backend
     if backend == "sqlite":
         assert Path(db_url).is_file()
-
-
-def test_shared_dir(shared_dir: Path) -> None:
-    assert shared_dir.is_dir()
-    assert shared_dir.name == "shared"

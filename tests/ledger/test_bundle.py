@@ -137,7 +137,9 @@ def test_bundles_from_each_backend_verify(db_url: str, tmp_path: Path) -> None:
 
 
 def test_a_trial_ledger_with_unsigned_history_refuses_to_export(tmp_path: Path) -> None:
-    ledger = new_ledger(str(tmp_path / "l.db"), json.loads(json.dumps(REGISTRY)))
+    ledger = new_ledger(
+        str(tmp_path / "l.db"), json.loads(json.dumps(REGISTRY)), log_dir=tmp_path / "log"
+    )
     assert ledger.ingest(enumerate(_events(), 1)).rejected == 0
     with pytest.raises(ConfigError) as info:
         export_bundle(ledger.store, "L3")

@@ -27,7 +27,7 @@ def _ingest_making_cycles(tmp_path: Path) -> list[weakref.ref[_Cyclic]]:
     Returns weak references to the cycles dropped after the first batch, read at the end of
     the second batch (before the ingest restores the automatic collector).
     """
-    ledger = new_ledger(str(tmp_path / "ledger.db"), example_registry())
+    ledger = new_ledger(str(tmp_path / "ledger.db"), example_registry(), log_dir=tmp_path / "log")
     dropped: list[weakref.ref[_Cyclic]] = []
     seen_after_second: list[weakref.ref[_Cyclic]] = []
 
@@ -63,10 +63,10 @@ def test_below_the_limit_nothing_is_walked_and_the_collector_resumes_after(
     assert all(r() is None for r in alive)  # ... and collectable once it is over
 
 
-def test_the_append_path_leaves_no_cyclic_garbage(db_url: str) -> None:
+def test_the_append_path_leaves_no_cyclic_garbage(db_url: str, tmp_path: Path) -> None:
     # Garbage that only the cycle collector frees would pile up between its rare runs (the
     # ledger's memory is flat only if reference counting frees what each batch drops).
-    ledger = new_ledger(db_url, example_registry())
+    ledger = new_ledger(db_url, example_registry(), log_dir=tmp_path / "log")
     events = example_events()
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)

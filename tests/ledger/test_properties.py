@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import copy
 import math
-import tempfile
-from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,17 +24,21 @@ from raretrace.ledger.recompute import differences, recompute_lot
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _ingest(chain: Chain) -> tuple[Ledger, Any]:
-    db = str(Path(tempfile.mkdtemp(prefix="rt-prop-")) / "ledger.db")
-    ledger = new_ledger(db, REGISTRY)
+def _ingest(chain: Chain, tmp: pytest.TempPathFactory) -> tuple[Ledger, Any]:
+    # One folder per Hypothesis example, under pytest's base temporary folder (removed after
+    # the run); tmp_path is one folder per test function, shared by all its examples.
+    work = tmp.mktemp("ledger")
+    ledger = new_ledger(str(work / "ledger.db"), REGISTRY, log_dir=work / "log")
     report = ledger.ingest(enumerate(chain.events, 1), batch_size=7)
     return ledger, report
 
 
 @SETTINGS
 @given(chains())
-def test_valid_chains_are_accepted_and_conserve_every_element(chain: Chain) -> None:
-    ledger, report = _ingest(chain)
+def test_valid_chains_are_accepted_and_conserve_every_element(
+    tmp_path_factory: pytest.TempPathFactory, chain: Chain
+) -> None:
+    ledger, report = _ingest(chain, tmp_path_factory)
     assert report.rejected == 0, [r.error.message for r in report.rejections]
     assert report.accepted == len(chain.events)
     held: dict[str, float] = {}
@@ -51,8 +54,8 @@ def test_valid_chains_are_accepted_and_conserve_every_element(chain: Chain) -> N
 
 @SETTINGS
 @given(chains())
-def test_origin_shares_sum_to_one(chain: Chain) -> None:
-    ledger, _ = _ingest(chain)
+def test_origin_shares_sum_to_one(tmp_path_factory: pytest.TempPathFactory, chain: Chain) -> None:
+    ledger, _ = _ingest(chain, tmp_path_factory)
     for lot in ledger.store.lots():
         for e in lot.elements_kg:
             if e not in CONSERVED:
@@ -66,8 +69,10 @@ def test_origin_shares_sum_to_one(chain: Chain) -> None:
 
 @SETTINGS
 @given(chains())
-def test_materialized_provenance_equals_recursive_recomputation(chain: Chain) -> None:
-    ledger, _ = _ingest(chain)
+def test_materialized_provenance_equals_recursive_recomputation(
+    tmp_path_factory: pytest.TempPathFactory, chain: Chain
+) -> None:
+    ledger, _ = _ingest(chain, tmp_path_factory)
     for lot in ledger.store.lots():
         assert differences(lot, recompute_lot(ledger.store, lot.id)) == []
 
@@ -99,8 +104,10 @@ def _corruptions(chain: Chain, pick: int) -> list[tuple[str, dict[str, Any]]]:
 
 @SETTINGS
 @given(chains(), st.integers(min_value=0, max_value=10_000))
-def test_corruptions_are_rejected_and_change_nothing(chain: Chain, pick: int) -> None:
-    ledger, report = _ingest(chain)
+def test_corruptions_are_rejected_and_change_nothing(
+    tmp_path_factory: pytest.TempPathFactory, chain: Chain, pick: int
+) -> None:
+    ledger, report = _ingest(chain, tmp_path_factory)
     assert report.rejected == 0
     before = snapshot(ledger)
     for label, bad in _corruptions(chain, pick)[:5]:

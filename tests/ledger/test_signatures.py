@@ -6,6 +6,7 @@ Every rejection names its rule; the worker-process path and the in-process path 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +40,8 @@ def _signed(event: dict[str, Any], key: KeyFile | None = None) -> dict[str, Any]
     return sign_event(event, key.private_key, key.kid)
 
 
-def _ledger(db_url: str, registry: dict[str, Any] | None = None) -> Ledger:
-    return new_ledger(db_url, registry or _registry(), signed=True)
+def _ledger(db_url: str, log_dir: Path, registry: dict[str, Any] | None = None) -> Ledger:
+    return new_ledger(db_url, registry or _registry(), signed=True, log_dir=log_dir)
 
 
 def _rejected(ledger: Ledger, event: dict[str, Any]) -> ValidationError:
@@ -51,8 +52,8 @@ def _rejected(ledger: Ledger, event: dict[str, Any]) -> ValidationError:
     return caught.value
 
 
-def test_signed_chain_is_accepted_and_leaves_are_rfc8785(db_url: str) -> None:
-    ledger = _ledger(db_url)
+def test_signed_chain_is_accepted_and_leaves_are_rfc8785(db_url: str, tmp_path: Path) -> None:
+    ledger = _ledger(db_url, tmp_path / "log")
     signed = [_signed(e) for e in example_events()]
     report = ledger.ingest(enumerate(signed, 1))
     assert (report.accepted, report.rejected) == (5, 0)
@@ -62,8 +63,8 @@ def test_signed_chain_is_accepted_and_leaves_are_rfc8785(db_url: str) -> None:
         assert bodies[event["id"]].encode() == rfc8785.dumps(event)
 
 
-def test_missing_bad_unknown_and_foreign_signatures_are_named(db_url: str) -> None:
-    ledger = _ledger(db_url)
+def test_missing_bad_unknown_and_foreign_signatures_are_named(db_url: str, tmp_path: Path) -> None:
+    ledger = _ledger(db_url, tmp_path / "log")
     first = example_events()[0]
     assert _rejected(ledger, first).rule == "signature-missing"
     tampered = _signed(first)
@@ -82,9 +83,9 @@ def test_missing_bad_unknown_and_foreign_signatures_are_named(db_url: str) -> No
     assert _rejected(ledger, bad_alg).rule == "signature-bad"
 
 
-def test_keys_outside_their_validity_are_refused(db_url: str) -> None:
+def test_keys_outside_their_validity_are_refused(db_url: str, tmp_path: Path) -> None:
     revoked = MY.registry_entry("2025-01-01T00:00:00Z") | {"revoked_at": "2025-01-10T00:00:00Z"}
-    ledger = _ledger(db_url, _registry([revoked]))
+    ledger = _ledger(db_url, tmp_path / "log", _registry([revoked]))
     events = [_signed(e) for e in example_events()]
     ledger.ingest(enumerate(events[:2], 1))
     exc = _rejected(ledger, events[2])  # received on 2025-01-20, after the revocation
@@ -98,8 +99,8 @@ def test_keys_outside_their_validity_are_refused(db_url: str) -> None:
     assert exc.rule == "signature-key-not-valid" and "valid from 2025-01-01T00:00:00Z" in exc.detail
 
 
-def test_key_rotation_is_a_registry_event(db_url: str) -> None:
-    ledger = _ledger(db_url)
+def test_key_rotation_is_a_registry_event(db_url: str, tmp_path: Path) -> None:
+    ledger = _ledger(db_url, tmp_path / "log")
     events = [_signed(e) for e in example_events()]
     ledger.ingest(enumerate(events[:3], 1))
     rotated = _registry(
@@ -121,8 +122,8 @@ def test_key_rotation_is_a_registry_event(db_url: str) -> None:
         assert conn.execute(select(schema.events.c.type)).all().count(("participant",)) == 3
 
 
-def test_registry_events_need_the_registry_authority(db_url: str) -> None:
-    ledger = _ledger(db_url)
+def test_registry_events_need_the_registry_authority(db_url: str, tmp_path: Path) -> None:
+    ledger = _ledger(db_url, tmp_path / "log")
     unsigned = service.registry_events(_registry(), ledger.registry.__class__())
     exc = _rejected(ledger, {**unsigned[0], "id": "forged-1"})
     assert exc.rule == "signature-missing"
@@ -133,8 +134,8 @@ def test_registry_events_need_the_registry_authority(db_url: str) -> None:
     )
 
 
-def test_worker_processes_agree_with_in_process_checks(db_url: str) -> None:
-    ledger = _ledger(db_url)
+def test_worker_processes_agree_with_in_process_checks(db_url: str, tmp_path: Path) -> None:
+    ledger = _ledger(db_url, tmp_path / "log")
     events = []
     for i in range(600):
         event = copy.deepcopy(example_events()[0])
@@ -152,8 +153,8 @@ def test_worker_processes_agree_with_in_process_checks(db_url: str) -> None:
     ledger.close()
 
 
-def test_an_event_too_large_for_a_log_entry_is_rejected_alone(db_url: str) -> None:
-    ledger = _ledger(db_url)
+def test_an_event_too_large_for_a_log_entry_is_rejected_alone(db_url: str, tmp_path: Path) -> None:
+    ledger = _ledger(db_url, tmp_path / "log")
     events = [_signed(e) for e in example_events()[:2]]
     bulky = _signed({**example_events()[0], "id": "bulky", "notes": "x" * 70_000})
     bulky["outputs"] = [{**bulky["outputs"][0], "lot": "BULKY-1"}]

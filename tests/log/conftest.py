@@ -1,4 +1,4 @@
-"""Shared fixtures for the transparency-log tests: the conformance vectors beside the repo."""
+"""Shared fixtures for the transparency-log tests: the conformance vectors in tests/vectors/."""
 
 from __future__ import annotations
 
@@ -17,20 +17,11 @@ from log_strategies import load_vectors
 
 @pytest.fixture(scope="session")
 def rfc6962() -> Any:
-    """RFC 6962 / RFC 9162 vectors from transparency-dev/merkle (see SOURCES.md)."""
-    return _or_skip("rfc6962")
+    """RFC 6962 / RFC 9162 vectors from transparency-dev/merkle (tests/vectors/rfc6962/)."""
+    return load_vectors("rfc6962")
 
 
 @pytest.fixture(scope="session")
 def c2sp() -> Any:
-    """C2SP signed-note, checkpoint, cosignature and tiles vectors (see SOURCES.md)."""
-    return _or_skip("c2sp")
-
-
-def _or_skip(name: str) -> Any:
-    vectors = load_vectors(name)
-    if vectors is None:
-        pytest.skip(
-            f"conformance vectors for {name} are absent (expected ../shared beside the repo)"
-        )
-    return vectors
+    """C2SP signed-note, checkpoint, cosignature and tiles vectors (tests/vectors/c2sp/)."""
+    return load_vectors("c2sp")

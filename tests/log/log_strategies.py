@@ -9,15 +9,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-# /work/main/tests/log/x.py -> parents[3] is the folder holding the repo and `shared`.
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
+# Copied into the repository with their licences: tests/vectors/SOURCES.md says from where.
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 
 def load_vectors(name: str) -> Any:
-    """``shared/conformance/<name>/vectors.json``, or ``None`` if the folder is absent."""
-    path = CONFORMANCE / name / "vectors.json"
+    """``tests/vectors/<name>/vectors.json``; a missing file fails the run (never a skip)."""
+    path = VECTORS / name / "vectors.json"
     if not path.is_file():
-        return None
+        raise FileNotFoundError(
+            f"test vectors {path} are missing: they belong to the repository "
+            f"(see tests/vectors/SOURCES.md); restore them with `git checkout -- {path.parent}`"
+        )
     return json.loads(path.read_text("utf-8"))
 
 

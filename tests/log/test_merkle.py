@@ -99,12 +99,13 @@ def test_consistency_proof_vectors(rfc6962: Any) -> None:
 
 
 def _probe_ids(kind: str) -> list[str]:
-    # Parametrized from the file so each probe is its own test; absent folder -> fixture skips.
-    vectors = load_vectors("rfc6962")
-    return [] if vectors is None else [p["file"] for p in vectors[kind]]
+    # Parametrized from the file so each probe is its own test; a missing file fails collection.
+    ids = [p["file"] for p in load_vectors("rfc6962")[kind]]
+    assert ids, f"tests/vectors/rfc6962/vectors.json holds no {kind}"
+    return ids
 
 
-@pytest.mark.parametrize("probe_file", _probe_ids("inclusion_probes") or ["absent"])
+@pytest.mark.parametrize("probe_file", _probe_ids("inclusion_probes"))
 def test_inclusion_probes(rfc6962: Any, probe_file: str) -> None:
     (probe,) = [p for p in rfc6962["inclusion_probes"] if p["file"] == probe_file]
     check = lambda: verify_inclusion(  # noqa: E731
@@ -121,7 +122,7 @@ def test_inclusion_probes(rfc6962: Any, probe_file: str) -> None:
         assert check() is None
 
 
-@pytest.mark.parametrize("probe_file", _probe_ids("consistency_probes") or ["absent"])
+@pytest.mark.parametrize("probe_file", _probe_ids("consistency_probes"))
 def test_consistency_probes(rfc6962: Any, probe_file: str) -> None:
     (probe,) = [p for p in rfc6962["consistency_probes"] if p["file"] == probe_file]
     check = lambda: verify_consistency(  # noqa: E731

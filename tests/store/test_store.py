@@ -24,8 +24,8 @@ pytestmark = pytest.mark.integration
 REGISTRY = example_registry()
 
 
-def test_issue_example_traces_as_specified(db_url: str) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+def test_issue_example_traces_as_specified(db_url: str, tmp_path: Path) -> None:
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     report = ledger.ingest(enumerate(example_events(), 1))
     assert (report.accepted, report.rejected, report.discrepancies) == (5, 0, 0)
     view = service.trace(ledger.store, "NDPR-1")
@@ -44,8 +44,8 @@ def test_issue_example_traces_as_specified(db_url: str) -> None:
     assert source.status == "consumed" and source.mass_kg == 0.0
 
 
-def test_resending_is_a_no_op_and_a_changed_resend_is_rejected(db_url: str) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+def test_resending_is_a_no_op_and_a_changed_resend_is_rejected(db_url: str, tmp_path: Path) -> None:
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     ledger.ingest(enumerate(example_events(), 1))
     before = snapshot(ledger)
     again = ledger.ingest(enumerate(example_events(), 1))
@@ -57,8 +57,10 @@ def test_resending_is_a_no_op_and_a_changed_resend_is_rejected(db_url: str) -> N
     assert snapshot(ledger) == before
 
 
-def test_a_rejected_event_changes_nothing_and_the_batch_goes_on(db_url: str) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+def test_a_rejected_event_changes_nothing_and_the_batch_goes_on(
+    db_url: str, tmp_path: Path
+) -> None:
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     events = example_events()
     greedy = {**events[3], "id": "e4-greedy", "inputs": [{"lot": "MW-1", "mass_kg": 1200.0}]}
     report = ledger.ingest(enumerate([*events[:3], greedy, *events[3:]], 1))
@@ -82,9 +84,9 @@ def test_a_rejected_event_changes_nothing_and_the_batch_goes_on(db_url: str) -> 
     ],
 )
 def test_json_without_a_canonical_form_is_refused_saying_why(
-    db_url: str, extra: str, named: str
+    db_url: str, extra: str, named: str, tmp_path: Path
 ) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     ledger.ingest(enumerate(example_events()[:1], 1))
     before = snapshot(ledger)
     line = (
@@ -102,9 +104,9 @@ def test_json_without_a_canonical_form_is_refused_saying_why(
 
 
 def test_a_crash_mid_batch_leaves_no_half_applied_event(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     ledger.ingest(enumerate(example_events()[:2], 1))
     before = snapshot(ledger)
     real = writes_module.executemany
@@ -125,8 +127,8 @@ def test_a_crash_mid_batch_leaves_no_half_applied_event(
     assert (report.accepted, report.duplicates) == (3, 2)
 
 
-def test_acknowledged_events_survive_reopening(db_url: str) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+def test_acknowledged_events_survive_reopening(db_url: str, tmp_path: Path) -> None:
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     ledger.ingest(enumerate(example_events(), 1))
     ledger.store.close()
     reopened = Store.open(db_url)
@@ -148,14 +150,14 @@ def test_an_empty_database_asks_for_init(db_url: str) -> None:
         store.require_ready()
 
 
-def test_unknown_lot_is_not_found_with_a_hint(db_url: str) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+def test_unknown_lot_is_not_found_with_a_hint(db_url: str, tmp_path: Path) -> None:
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     with pytest.raises(NotFound, match="raretrace lots"):
         ledger.store.lot("NOPE")
 
 
-def test_receipt_off_by_more_than_tolerance_is_listed(db_url: str) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+def test_receipt_off_by_more_than_tolerance_is_listed(db_url: str, tmp_path: Path) -> None:
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     events = example_events()
     events[2] = {**events[2], "mass_kg": 970.0}
     events[3]["inputs"][0]["mass_kg"] = 970.0
@@ -167,15 +169,15 @@ def test_receipt_off_by_more_than_tolerance_is_listed(db_url: str) -> None:
     assert found.event_id == "e3"
 
 
-def test_recomputation_agrees_with_materialized_state(db_url: str) -> None:
-    ledger = new_ledger(db_url, REGISTRY)
+def test_recomputation_agrees_with_materialized_state(db_url: str, tmp_path: Path) -> None:
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     ledger.ingest(enumerate(example_events(), 1))
     for lot in ledger.store.lots():
         assert differences(lot, recompute_lot(ledger.store, lot.id)) == []
 
 
-def test_concurrent_writers_get_distinct_sequence_numbers(db_url: str) -> None:
-    new_ledger(db_url, REGISTRY)
+def test_concurrent_writers_get_distinct_sequence_numbers(db_url: str, tmp_path: Path) -> None:
+    new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     errors: list[BaseException] = []
 
     def writer(k: int) -> None:
@@ -212,6 +214,6 @@ def test_a_json_lines_file_saved_on_windows_ingests(db_url: str, tmp_path: Path)
     text = "\r\n".join(json.dumps(e) for e in example_events()) + "\r\n\r\n"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     assert [n for n, _ in service.numbered_lines(path)] == [1, 2, 3, 4, 5]
-    ledger = new_ledger(db_url, REGISTRY)
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     report = ledger.ingest(service.numbered_lines(path))
     assert (report.accepted, report.rejected) == (5, 0), report.rejections
