@@ -8,11 +8,14 @@ records what the ledger should end up holding, so tests can compare.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
+
+from raretrace.domain.model import MAX_LOT_KG, Lot
 
 PARTICIPANTS = [
     {"id": "miner-au", "name": "Miner AU", "country": "AU"},
@@ -221,3 +224,128 @@ def chains(draw: st.DrawFn, max_steps: int = 25) -> Chain:
     for _ in range(draw(st.integers(min_value=1, max_value=max_steps))):
         draw(st.sampled_from(_STEPS))(draw, chain)
     return chain
+
+
+# -- extreme masses: the edges of float64 and of the ledger's bound ------------------------------
+#
+# ``extreme_events`` draws the next event(s) for whatever lots exist now, with masses from
+# ``extreme_kg``: the bound itself and its float neighbours, far beyond it (up to the largest
+# float, and an integer no float can hold), tiny and subnormal values, and ordinary ones. Many
+# of these events must be refused; the tests check that the refused ones change nothing and
+# that the accepted ones conserve every element and keep every number finite.
+
+EXTREME_KG: list[float | int] = [
+    MAX_LOT_KG, math.nextafter(MAX_LOT_KG, 0.0), math.nextafter(MAX_LOT_KG, math.inf),
+    MAX_LOT_KG / 2, MAX_LOT_KG / 3, 2 * MAX_LOT_KG, 1e308, sys.float_info.max, 10**400,
+    5e-324, 1e-320, sys.float_info.min, 1e-300, 1e-12, 0.001, 1.0,
+]  # fmt: skip
+
+
+def extreme_kg() -> st.SearchStrategy[float | int]:
+    """A mass at an edge: the bound, beyond it, tiny, subnormal, or ordinary."""
+    return st.one_of(
+        st.sampled_from(EXTREME_KG),
+        st.floats(min_value=0.9 * MAX_LOT_KG, max_value=1.1 * MAX_LOT_KG),
+        st.floats(min_value=5e-324, max_value=1e-6),
+        st.floats(min_value=1e300, max_value=sys.float_info.max),
+        st.floats(min_value=1.0, max_value=5000.0),
+    )
+
+
+def _fkg(kg: float | int) -> float:
+    """``kg`` as a float; an integer too large for one becomes the largest float."""
+    return float(kg) if abs(kg) < 1e308 else sys.float_info.max
+
+
+def _share_of(draw: st.DrawFn, kg: float) -> float:
+    """Some of ``kg``: all of it, a fraction, or an extreme mass unrelated to it."""
+    pick = draw(st.integers(min_value=0, max_value=4))
+    if pick == 0:
+        return kg
+    if pick == 4:
+        return _fkg(draw(extreme_kg()))
+    return kg * draw(st.floats(min_value=1e-6, max_value=1.0))
+
+
+def _x_extract(draw: st.DrawFn, lots: list[Lot], serial: str, time: str) -> list[dict[str, Any]]:
+    facility = draw(st.sampled_from(sorted(SOURCES)))
+    outputs = []
+    for n in range(draw(st.integers(min_value=1, max_value=2))):
+        mass = draw(extreme_kg())
+        picked = draw(st.lists(st.sampled_from(ELEMENTS), min_size=1, max_size=3, unique=True))
+        comp = {e: _share_of(draw, _fkg(mass)) / len(picked) for e in picked}
+        form = "scrap" if facility == "RECYCLE-JP" else "concentrate"
+        outputs.append(
+            {"lot": f"X{serial}-{n}", "form": form, "mass_kg": mass, "elements_kg": comp}
+        )
+    return [{
+        "id": f"x{serial}", "type": "extract", "time": time, "actor": SOURCES[facility],
+        "facility": facility, "outputs": outputs,
+    }]  # fmt: skip
+
+
+def _x_ship(draw: st.DrawFn, lots: list[Lot], serial: str, time: str) -> list[dict[str, Any]]:
+    lot = draw(st.sampled_from(lots))
+    dest = draw(st.sampled_from([f["id"] for f in FACILITIES if f["id"] != lot.facility]))
+    ship = {
+        "id": f"x{serial}s", "type": "ship", "time": time, "actor": lot.custodian,
+        "lot": lot.id, "from": lot.facility, "to": dest, "consignee": OPERATOR[dest],
+    }  # fmt: skip
+    receive = {
+        "id": f"x{serial}r", "type": "receive", "time": time, "actor": OPERATOR[dest],
+        "lot": lot.id, "facility": dest, "mass_kg": _share_of(draw, lot.mass_kg),
+    }  # fmt: skip
+    return [ship, receive]
+
+
+def _x_transform(draw: st.DrawFn, lots: list[Lot], serial: str, time: str) -> list[dict[str, Any]]:
+    first = draw(st.sampled_from(lots))
+    mates = [x for x in lots if (x.facility, x.custodian) == (first.facility, first.custodian)]
+    chosen = draw(
+        st.lists(st.sampled_from(mates), min_size=1, max_size=3, unique_by=lambda x: x.id)
+    )
+    inputs, pool = [], {}
+    for lot in chosen:
+        take = _share_of(draw, lot.mass_kg)
+        inputs.append({"lot": lot.id, "mass_kg": take})
+        for e, kg in lot.elements_kg.items():
+            pool[e] = pool.get(e, 0.0) + kg * min(_fkg(take) / lot.mass_kg, 1.0)
+    # A merge puts everything in one output; a split spreads it over several.
+    n_out = 1 if draw(st.booleans()) else draw(st.integers(min_value=2, max_value=3))
+    outputs = []
+    for n in range(n_out):
+        comp = {e: kg / n_out for e, kg in pool.items() if kg / n_out > 0}
+        mass = math.fsum(comp.values()) + draw(st.sampled_from([0.0, 1.0, MAX_LOT_KG / 10]))
+        if draw(st.integers(min_value=0, max_value=5)) == 0:
+            mass = draw(extreme_kg())
+        if mass > 0:
+            outputs.append({"lot": f"X{serial}-{n}", "form": "intermediate", "mass_kg": mass,
+                            "elements_kg": comp})  # fmt: skip
+    event = {
+        "id": f"x{serial}", "type": "transform", "time": time, "actor": first.custodian,
+        "facility": first.facility, "process": "merge" if n_out == 1 else "split",
+        "inputs": inputs, "outputs": outputs or [{"lot": f"X{serial}-0", "form": "residue",
+                                                   "mass_kg": 1.0, "elements_kg": {}}],
+    }  # fmt: skip
+    if pool and draw(st.integers(min_value=0, max_value=3)) == 0:
+        event["losses_kg"] = {draw(st.sampled_from(sorted(pool))): draw(extreme_kg())}
+    return [event]
+
+
+def _x_adjust(draw: st.DrawFn, lots: list[Lot], serial: str, time: str) -> list[dict[str, Any]]:
+    lot = draw(st.sampled_from(lots))
+    return [{
+        "id": f"x{serial}", "type": "adjust", "time": time, "actor": lot.custodian,
+        "lot": lot.id, "mass_kg": -_share_of(draw, lot.mass_kg), "reason": "sampling",
+    }]  # fmt: skip
+
+
+@st.composite
+def extreme_events(draw: st.DrawFn, lots: list[Lot], step: int) -> list[dict[str, Any]]:
+    """The next event(s) for the active ``lots`` (domain ``Lot`` values), with extreme masses.
+
+    ``step`` makes ids and times unique and increasing. A ship comes with its receive.
+    """
+    time = (START + timedelta(hours=step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    kinds = [_x_extract] + ([_x_ship, _x_transform, _x_transform, _x_adjust] if lots else [])
+    return draw(st.sampled_from(kinds))(draw, lots, str(step), time)

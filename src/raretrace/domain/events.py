@@ -104,14 +104,23 @@ def _str(obj: Mapping[str, Any], key: str, subject: str) -> str:
     return check_id(obj.get(key), subject, key)
 
 
-def _within_bound(mass: float, subject: str, what: str, advice: str) -> None:
+def _within_bound(mass: float, raw: float | int, subject: str, what: str, advice: str) -> None:
+    """Refuse ``mass`` (read from ``raw``) beyond MAX_LOT_KG, under ``mass-limit``."""
     if mass > MAX_LOT_KG:
+        shown = f"{mass:.6g} kg" if math.isfinite(mass) else f"{_shown(raw)} kg"
         raise _fail(
             "mass-limit",
             subject,
-            f"{what} is {mass:.6g} kg, more than the {MAX_LOT_KG:,.0f} kg"
+            f"{what} is {shown}, more than the {MAX_LOT_KG:,.0f} kg"
             f" ({MAX_LOT_KG / 1000:,.0f} t) one lot may hold; {advice}",
         )
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: an integer of hundreds of digits by its length."""
+    if type(value) is int and abs(value) >= 10**20:
+        return f"{'-' if value < 0 else ''}an integer of {len(str(abs(value)))} digits"
+    return repr(value)
 
 
 _CHECK_UNIT = "check the unit (kg, not g) and the number"
@@ -119,21 +128,27 @@ _SPLIT = "record the material as several lots of at most that (an event may crea
 
 
 def _float(value: float | int) -> float:
+    """``value`` as a float; an integer beyond the float range becomes ±inf (and is then
+    refused as beyond MAX_LOT_KG, not as infinite: it was a finite number, just far too big)."""
     try:
         return float(value)
-    except OverflowError:  # an integer beyond the float range: as good as infinite
-        return math.inf
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _finite_or_big_int(number: float, raw: float | int) -> bool:
+    return math.isfinite(number) or (type(raw) is int and not math.isnan(number))
 
 
 def _mass(value: object, subject: str, what: str, advice: str = _CHECK_UNIT) -> float:
     if type(value) is not float and (type(value) is not int):
         raise _fail("format", subject, f"{what} must be a number, got {value!r}")
     mass = _float(value)
-    if not (math.isfinite(mass) and mass > 0):
+    if not (_finite_or_big_int(mass, value) and mass > 0):
         raise _fail(
-            "mass-positive", subject, f"{what} must be a finite number > 0 kg, got {value!r}"
+            "mass-positive", subject, f"{what} must be a finite number > 0 kg, got {_shown(value)}"
         )
-    _within_bound(mass, subject, what, advice)
+    _within_bound(mass, value, subject, what, advice)
     return mass
 
 
@@ -151,11 +166,13 @@ def _composition(value: object, subject: str, what: str) -> dict[str, float]:
         if type(kg) is not float and type(kg) is not int:
             raise _fail("format", subject, f"{what}[{key!r}] must be a number, got {kg!r}")
         raw, kg = kg, _float(kg)
-        if not (math.isfinite(kg) and kg >= 0):
+        if not (_finite_or_big_int(kg, raw) and kg >= 0):
             raise _fail(
-                "mass-positive", subject, f"{what}[{key!r}] must be finite and ≥ 0 kg, got {raw!r}"
+                "mass-positive",
+                subject,
+                f"{what}[{key!r}] must be finite and ≥ 0 kg, got {_shown(raw)}",
             )
-        _within_bound(kg, subject, f"{what}[{key!r}]", _CHECK_UNIT)
+        _within_bound(kg, raw, subject, f"{what}[{key!r}]", _CHECK_UNIT)
         if kg > 0:
             out[key] = kg
     return out
@@ -180,10 +197,13 @@ def _outputs(obj: Mapping[str, Any], subject: str) -> tuple[OutputSpec, ...]:
         comp = _composition(item.get("elements_kg"), f"lot {lot!r}", "elements_kg")
         total = math.fsum(comp.values())
         if total > mass * (1 + 1e-9):
+            shown = (f"{total:.6g}", f"{mass:.6g}")
+            if shown[0] == shown[1]:  # 6 digits hide the difference: show them all
+                shown = (repr(total), repr(mass))
             raise _fail(
                 "composition-exceeds-mass",
                 f"lot {lot!r}",
-                f"elements_kg add up to {total:.6g} kg but the lot weighs {mass:.6g} kg;"
+                f"elements_kg add up to {shown[0]} kg but the lot weighs {shown[1]} kg;"
                 " a lot's elements cannot weigh more than the lot",
             )
         specs.append(OutputSpec(lot, form, mass, comp))
@@ -281,14 +301,14 @@ def _transform(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
 def _adjust(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
     raw: Any = obj.get("mass_kg")
     delta = _float(raw) if type(raw) in (int, float) else math.nan
-    if not math.isfinite(delta) or delta >= 0:
+    if not (_finite_or_big_int(delta, raw) and delta < 0):
         raise _fail(
             "adjust-negative",
             subject,
-            f"an adjustment's mass_kg must be a finite negative number (a loss), got {raw!r};"
-            " material cannot be added by adjustment",
+            f"an adjustment's mass_kg must be a finite negative number (a loss), got"
+            f" {_shown(raw)}; material cannot be added by adjustment",
         )
-    _within_bound(-delta, subject, "the adjustment's loss", "no lot holds more than that")
+    _within_bound(-delta, -raw, subject, "the adjustment's loss", "no lot holds more than that")
     reason = obj.get("reason")
     if type(reason) is not str or not reason.strip():
         raise _fail("format", subject, "an adjustment needs a 'reason' (e.g. 'sampling', 'spill')")
