@@ -380,7 +380,7 @@ _USAGE_ERROR = _usage_error_class()
 def main() -> None:
     """Console-script entry point: run the app and turn expected errors into one line."""
     # Importing these modules registers their commands on ``app``.
-    from raretrace.cli import auditcmd, bundlecmd, demo, logcmd  # noqa: F401
+    from raretrace.cli import auditcmd, bundlecmd, credentialcmd, demo, logcmd  # noqa: F401
 
     try:
         code = app(standalone_mode=False, prog_name="raretrace")
