@@ -59,7 +59,7 @@ def test_schema_enums_match_the_code() -> None:
     transform = next(b for b in EVENT_SCHEMA["oneOf"] if b["title"] == "transform")
     assert transform["properties"]["process"]["enum"] == list(PROCESSES)
     assert REGISTRY_SCHEMA["$defs"]["stage"]["enum"] == list(STAGES)
-    for name in ("participant", "key", "facility", "country", "stage"):
+    for name in ("participant", "key", "facility", "country", "stage", "id"):
         assert defs[name] == REGISTRY_SCHEMA["$defs"][name], name
 
 
@@ -143,6 +143,18 @@ INVALID_EVENTS = {
     "zero adjust": _edit(E5, ("mass_kg",), 0),
     "adjust without reason": _edit(E5, ("reason",), ...),
     "blank reason": _edit(E5, ("reason",), "  "),
+    "lot heavier than MAX_LOT_KG": _edit(E1, ("outputs", 0, "mass_kg"), 1e308),
+    "element heavier than MAX_LOT_KG": _edit(E1, ("outputs", 0, "elements_kg", "Nd"), 2e9),
+    "input heavier than MAX_LOT_KG": _edit(E4, ("inputs", 0, "mass_kg"), 2e9),
+    "receipt heavier than MAX_LOT_KG": _edit(E3, ("mass_kg",), 2e9),
+    "loss heavier than MAX_LOT_KG": _edit(E4, ("losses_kg", "Nd"), 2e9),
+    "adjustment beyond MAX_LOT_KG": _edit(E5, ("mass_kg",), -2e9),
+    "bidi override in a lot id": _edit(E2, ("lot",), "MW\u202e-1"),
+    "control character in the actor": _edit(E2, ("actor",), "lynas-au\n"),
+    "zero-width space in an output lot": _edit(E1, ("outputs", 0, "lot"), "MW\u200b-1"),
+    "blank event id": _edit(E2, ("id",), " "),
+    "id longer than 200": _edit(E2, ("consignee",), "x" * 201),
+    "space at the end of an input lot": _edit(E4, ("inputs", 0, "lot"), "MW-1 "),
     "participant not an object": {
         "id": "p",
         "type": "participant",
@@ -184,6 +196,12 @@ INVALID_REGISTRIES = {
     "empty stage list": _fac(stage=[]),
     "cahra null": _fac(cahra=None),
     "lat as text": _fac(lat="3.97"),
+    "lat beyond the pole": _fac(lat=1e308),
+    "lon beyond 180": _fac(lon=-180.5),
+    "negative capacity": _fac(capacity_t_per_year=-5),
+    "capacity beyond 10^9 t": _fac(capacity_t_per_year=2e9),
+    "bidi isolate in a facility id": _fac(id="MY\u2067GEBENG"),
+    "control character in an operator": _fac(operator="lynas-my\t"),
     "missing operator": {
         "facilities": [{"id": "F", "name": "F", "country": "MY", "stage": "mine"}]
     },
@@ -209,3 +227,24 @@ def test_parser_refuses_non_letter_country_codes(country: str) -> None:
     assert _errors(REGISTRY, doc) != []
     with pytest.raises(ValidationError):
         parse_registry(doc)
+
+
+def test_the_id_pattern_refuses_what_the_parser_refuses_in_the_basic_plane() -> None:
+    """Every character of the Basic Multilingual Plane, inside an id and at its ends: the
+    schema's id pattern and ``id_problem`` agree (lone surrogates aside: the parser refuses
+    them, JSON Schema regexes differ on them)."""
+    import re
+    import unicodedata
+
+    from raretrace.domain.ids import id_problem
+
+    pattern = re.compile(REGISTRY_SCHEMA["$defs"]["id"]["pattern"])
+    disagree = []
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        for value in (f"a{char}b", f"{char}ab", f"ab{char}"):
+            if (pattern.search(value) is not None) != (id_problem(value) is None):
+                disagree.append((f"U+{code:04X}", unicodedata.category(char), value))
+    assert disagree == []
