@@ -83,7 +83,7 @@ def _number(obj: Mapping[str, Any], key: str, subject: str) -> float | None:
         raise ValidationError(
             "registry-range",
             subject,
-            f"field {key!r} is {value!r}, outside {least:,g} to {greatest:,g} {unit};"
+            f"field {key!r} is {value!r}, outside {least:,.0f} to {greatest:,.0f} {unit};"
             " correct the value, or leave the field out if it is not known",
         )
     return number
