@@ -65,9 +65,12 @@ def test_both_hashes_and_the_combined_hash_equal_the_vectors() -> None:
 
 
 def test_signature_proof_value_and_the_whole_signed_document_equal_the_vectors() -> None:
-    signed = add_proof(UNSIGNED, Ed25519PrivateKey.from_private_bytes(SEED),
-                       verification_method=OPTIONS["verificationMethod"],
-                       created=OPTIONS["created"])  # fmt: skip
+    signed = add_proof(
+        UNSIGNED,
+        Ed25519PrivateKey.from_private_bytes(SEED),
+        verification_method=OPTIONS["verificationMethod"],
+        created=OPTIONS["created"],
+    )
     proof_value = signed["proof"]["proofValue"]
     assert proof_value == _text("sigBTC58JCS.txt")
     assert decode_base58btc(proof_value, "proofValue").hex() == _text("sigHexJCS.txt")
@@ -78,9 +81,18 @@ def test_signature_proof_value_and_the_whole_signed_document_equal_the_vectors()
 
 def _did_key_document() -> dict[str, Any]:
     vm = OPTIONS["verificationMethod"]
-    return {"id": DID_KEY, "assertionMethod": [vm],
-            "verificationMethod": [{"id": vm, "type": "Multikey", "controller": DID_KEY,
-                                    "publicKeyMultibase": KEYS["publicKeyMultibase"]}]}  # fmt: skip
+    return {
+        "id": DID_KEY,
+        "assertionMethod": [vm],
+        "verificationMethod": [
+            {
+                "id": vm,
+                "type": "Multikey",
+                "controller": DID_KEY,
+                "publicKeyMultibase": KEYS["publicKeyMultibase"],
+            }
+        ],
+    }
 
 
 def test_the_signed_vector_verifies_with_its_key_and_through_trust() -> None:
@@ -134,21 +146,21 @@ def test_signing_and_checking_our_own_credential_through_trust(issuers: Any) -> 
     ("change", "message"),
     [
         (lambda d: d["credentialSubject"].update(massFraction=0.3126), "bad signature"),
-        (lambda d: d.update(issuer="did:web:certifier.example%3A8443:bodies:7"),
-         "issuer mismatch"),
+        (lambda d: d.update(issuer="did:web:certifier.example%3A8443:bodies:7"), "issuer mismatch"),
         (lambda d: d.update(issuer="did:web:stranger.example"), "issuer mismatch"),
-        (lambda d: d["proof"].update(verificationMethod="did:web:council.example#other"),
-         "untrusted key"),
+        (
+            lambda d: d["proof"].update(verificationMethod="did:web:council.example#other"),
+            "untrusted key",
+        ),
         (lambda d: d["proof"].update(proofPurpose="authentication"), "proofPurpose"),
         (lambda d: d["proof"].update(cryptosuite="eddsa-rdfc-2022"), "cryptosuite"),
         (lambda d: d["@context"].reverse(), "@context"),
         (lambda d: d.pop("proof"), "no single Data Integrity proof"),
         (lambda d: d["proof"].update(proofValue="z" + "1" * 80), "64-byte"),
     ],
-)  # fmt: skip
+)
 def test_tampering_fails_with_a_named_reason(issuers: Any, change: Any, message: str) -> None:
-    signed = json.loads(secure(credential(issuers.council.did), issuers.council, fmt="di",
-                               now=NOW))  # fmt: skip
+    signed = json.loads(secure(credential(issuers.council.did), issuers.council, fmt="di", now=NOW))
     change(signed)
     with pytest.raises(VerificationError, match=message):
         verify_data_integrity(signed, issuers.trust)
