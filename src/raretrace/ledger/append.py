@@ -36,6 +36,7 @@ from raretrace.domain.registry import Registry
 from raretrace.domain.rules import apply
 from raretrace.ledger.batch import BatchState
 from raretrace.ledger.cache import LotCache
+from raretrace.ledger.logdir import bind_for_write
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.signatures import Checked, SignatureChecker, as_error, check_one
 from raretrace.ledger.transparency import LedgerLog, latest_checkpoint
@@ -329,11 +330,25 @@ def _check_entry_size(event: LedgerEvent, leaf: str) -> None:
 
 
 @contextmanager
-def writer_transaction(store: Store) -> Iterator[Connection]:
-    """A transaction holding the ledger's one-writer lock; everything that writes uses it."""
-    with store.engine.connect() as conn, _writing(conn).begin():
-        _lock_writers(conn)
-        yield conn
+def writer_transaction(store: Store, *, check_log: bool = True) -> Iterator[Connection]:
+    """A transaction holding the ledger's one-writer lock; everything that writes uses it.
+
+    Before anything is written it checks that the log directory is this database's own and
+    exactly as far along (``logdir.bind_for_write``): a copy of the database, or a directory
+    ahead of or diverged from it, is refused with a ConfigError saying what to do. Only
+    ``raretrace init`` (re-binding or re-homing a log) passes ``check_log=False``.
+    """
+    with store.engine.connect() as conn:
+        with _writing(conn).begin():
+            _lock_writers(conn)
+            binding = (
+                bind_for_write(conn, LedgerSettings.from_meta(store.meta(conn)))
+                if check_log
+                else None
+            )
+            yield conn
+        if binding is not None:
+            binding.settle()
 
 
 def _lock_writers(conn: Connection) -> None:

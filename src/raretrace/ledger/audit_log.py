@@ -6,6 +6,12 @@ from sqlalchemy import Connection, select
 
 from raretrace.domain.errors import RaretraceError
 from raretrace.ledger.audit_report import AuditReport, _first_difference, _stream
+from raretrace.ledger.logdir import (
+    database_location,
+    ownership_problem,
+    position_problem,
+    read_owner,
+)
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import VKEY_FILE
 from raretrace.log.checkpoint import verify_checkpoint
@@ -23,7 +29,7 @@ class _LogCheck:
     def __init__(
         self, conn: Connection, settings: LedgerSettings, vkey: str | None, report: AuditReport
     ) -> None:
-        self.report = report
+        self.report, self.conn, self.settings = report, conn, settings
         self.directory = settings.log.directory
         self.origin = settings.log.origin
         self.compact = CompactRange()
@@ -155,8 +161,36 @@ class _LogCheck:
                 "log",
                 what,
                 f"root {root.hex()} for size {self.compact.size} but the events hash to"
-                f" {self.compact.root().hex()}",
+                f" {self.compact.root().hex()}: the log directory has diverged from this"
+                " database (another database wrote there, or the events were changed); no"
+                " database may append to it until the one that published it is found",
             )
+
+    def _directory(self, size: int) -> None:
+        """Whether this database may append to its log directory (``logdir.py``): owned by
+        it, not ahead of it, the same log. A directory behind it is repaired by the next
+        write, and a diverged one shows in ``_compare_root``."""
+        if not self.has_tiles:
+            return
+        location = database_location(self.conn.engine.url)
+        try:
+            owner = read_owner(self.directory)
+            ahead = position_problem(
+                self.conn, directory=self.directory, origin=self.origin, size=size,
+                location=location,
+            )  # fmt: skip
+        except RaretraceError as exc:
+            self.report.add("log-directory", "log", str(self.directory), exc.message)
+            return
+        if owner is not None:
+            problem = ownership_problem(
+                owner, directory=self.directory, ledger_id=self.settings.ledger_id,
+                location=location,
+            )  # fmt: skip
+            if problem is not None:
+                self.report.add("log-directory", "log", problem.file, problem.message)
+        if ahead is not None and ahead.kind in ("ahead", "origin"):
+            self.report.add("log-directory", "log", ahead.file, ahead.message)
 
     def finish(self) -> None:
         size = self.compact.size
@@ -170,6 +204,7 @@ class _LogCheck:
                 " events were deleted",
             )
             self.pending = next(self.checkpoints, None)
+        self._directory(size)
         if size and self.latest != size:
             self.report.add(
                 "checkpoints", "events", f"seq {self.latest or 0}..{size - 1}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from raretrace.domain.keys import parse_key, sign_event
 from raretrace.domain.model import REGISTRY_ACTOR, Tolerance, normalize_time
 from raretrace.domain.registry import Registry, parse_registry
 from raretrace.domain.views import lot_view
+from raretrace.ledger import loghome
 from raretrace.ledger.append import IngestReport, Ledger
 from raretrace.ledger.keyfiles import (
     KeyFile,
@@ -23,6 +25,7 @@ from raretrace.ledger.keyfiles import (
     read_key_file,
     write_key_file,
 )
+from raretrace.ledger.logdir import new_ledger_id
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LogSettings, create_log
 from raretrace.store import schema
@@ -52,21 +55,30 @@ def init_ledger(
 
     A new ledger gets its settings for good: tolerance, signature policy, and a Merkle log
     (tiles directory, log signing key, origin line) with a registry authority key beside it.
-    Settings of an existing ledger cannot change; asking for different ones is an error.
+    Settings of an existing ledger cannot change; asking for different ones is an error,
+    except the log directory of a copy (``loghome.py``: ``--log-dir`` gives a copied ledger a
+    log of its own, or makes a database that replaces the original the log's owner).
     """
+    loghome.check_free_for_new_ledger(db, log_dir or default_log_dir(db))
     store = Store.open(db)
     store.upgrade()
+    created = None
     with store.engine.begin() as conn:
         existing = store.meta(conn)
         if "log_dir" not in existing:
             settings = _new_settings(db, tolerance, require_signatures, log_dir, log_origin)
+            created = settings = replace(settings, ledger_id=new_ledger_id())
             rows = {**settings.to_meta(), "created": datetime.now(UTC).isoformat()}
             conn.execute(
                 schema.meta.insert(), [{"key": k, "value": v} for k, v in rows.items()
                                        if k not in existing]
             )  # fmt: skip
         else:
-            _check_unchanged(LedgerSettings.from_meta(existing), tolerance, log_dir, log_origin)
+            _check_unchanged(LedgerSettings.from_meta(existing), tolerance, None, None)
+    if created is not None:
+        loghome.bind_new(store, created)
+    else:
+        loghome.settle_at_init(store, log_dir=log_dir, log_origin=log_origin)
     return store
 
 

@@ -12,15 +12,24 @@ from raretrace.domain.keys import ParticipantKey, parse_keys
 from raretrace.domain.model import Tolerance
 from raretrace.ledger.transparency import LogSettings
 
+#: The ``meta`` key of the ledger's id.
+LEDGER_ID = "ledger_id"
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerSettings:
-    """Tolerance, signature policy, the log, and the registry authority's keys."""
+    """Tolerance, signature policy, the log, the registry authority's keys, the ledger's id.
+
+    ``ledger_id`` (random, made at ``raretrace init``) is what binds the log directory to this
+    ledger (see ``ledger/logdir.py``); ledgers made before it existed get one on their next
+    write, so it may be ``None`` when read.
+    """
 
     tolerance: Tolerance
     require_signatures: bool
     log: LogSettings
     registry_keys: tuple[ParticipantKey, ...]
+    ledger_id: str | None = None
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, str]) -> LedgerSettings:
@@ -33,6 +42,7 @@ class LedgerSettings:
                 require_signatures=meta["signatures"] == "required",
                 log=LogSettings(Path(meta["log_dir"]), meta["log_origin"]),
                 registry_keys=parse_keys(json.loads(meta["registry_keys"]), "registry"),
+                ledger_id=meta.get(LEDGER_ID),
             )
         except KeyError as exc:
             raise ConfigError(
@@ -40,7 +50,9 @@ class LedgerSettings:
             ) from None
 
     def to_meta(self) -> dict[str, str]:
+        ids = {} if self.ledger_id is None else {LEDGER_ID: self.ledger_id}
         return {
+            **ids,
             "tolerance_relative": repr(self.tolerance.relative),
             "tolerance_absolute_kg": repr(self.tolerance.absolute_kg),
             "signatures": "required" if self.require_signatures else "optional",

@@ -7,6 +7,8 @@ checkpoint for the new size is signed and stored; the checkpoint file that the p
 checkpoint is ever published for events that were not durably accepted. If tiles run ahead
 of the database (a crash between tile write and commit), they are rolled back to the
 database's size when the log is next opened; if they lag, they are rebuilt from the events.
+Tiles whose root at the database's size is not the database's are never built on: the write
+is refused (see ``logdir.py`` for the checks every write makes on the directory first).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select
 
-from raretrace.domain.errors import ConfigError
-from raretrace.ledger.keyfiles import write_secret
+from raretrace.domain.errors import ConfigError, RaretraceError
 from raretrace.log.checkpoint import Checkpoint, sign_checkpoint
+from raretrace.log.files import write_public, write_secret
 from raretrace.log.note import Ed25519Signer, generate_key
 from raretrace.log.tiles import TileReader, TileWriter, publish_checkpoint, tiles_on_disk
 from raretrace.store import schema
@@ -45,7 +47,7 @@ def create_log(settings: LogSettings) -> str:
         return (settings.directory / VKEY_FILE).read_text().strip()
     skey, vkey = generate_key(settings.origin)
     write_secret(key_path, skey + "\n")
-    (settings.directory / VKEY_FILE).write_text(vkey + "\n")
+    write_public(settings.directory / VKEY_FILE, (vkey + "\n").encode())
     return vkey
 
 
@@ -72,12 +74,34 @@ class LedgerLog:
         """A tile writer positioned exactly at ``size`` leaves (the database's size)."""
         tiles = self._tiles
         if tiles is None or tiles.size != size:
-            on_disk = tiles_on_disk(self.settings.directory)
-            tiles = TileWriter(self.settings.directory, size=min(size, on_disk))
+            directory = self.settings.directory
+            on_disk = tiles_on_disk(directory)
+            if on_disk > size:
+                # Check before the writer rolls the extra tiles back: divergent tiles are
+                # evidence to keep, not leftovers of a batch that never committed.
+                self._check_root(conn, size, _tiles_root(directory, size))
+            tiles = TileWriter(directory, size=min(size, on_disk))
             if tiles.size < size:
                 tiles.append(_stored_leaves(conn, tiles.size, size))
+            self._check_root(conn, size, tiles.root())
             self._tiles = tiles
         return tiles
+
+    def check_tiles(self, conn: Connection, size: int) -> None:
+        """Raise ConfigError if the tiles hold ``size`` leaves under another root (read-only)."""
+        if tiles_on_disk(self.settings.directory) >= size:
+            self._check_root(conn, size, _tiles_root(self.settings.directory, size))
+
+    def _check_root(self, conn: Connection, size: int, root: bytes | None) -> None:
+        ours = stored_root(conn, size)
+        if root is None or ours is None or root.hex() == ours:
+            return
+        raise ConfigError(
+            f"the tiles in {self.settings.directory} do not match this database: at size"
+            f" {size:,} they give root {root.hex()}, the database's checkpoint {ours}; if only"
+            f" the tiles were changed, delete {self.settings.directory / 'tile'} and write again"
+            " to rebuild them from the events; else find out what changed with `raretrace audit`"
+        )
 
     def append(self, conn: Connection, *, start: int, leaves: list[bytes]) -> str:
         """Append a batch's leaves (log positions ``start``…) and store a signed checkpoint."""
@@ -115,6 +139,21 @@ def _stored_leaves(conn: Connection, start: int, end: int) -> Iterator[bytes]:
     # Options on the statement, not the connection: the batch's INSERTs follow on it.
     for (body,) in conn.execute(query.execution_options(stream_results=True, yield_per=5000)):
         yield body.encode("utf-8")
+
+
+def _tiles_root(directory: Path, size: int) -> bytes | None:
+    """The root of the tiles' tree of ``size`` leaves, None if the files cannot give it."""
+    try:
+        return TileReader(directory, size).root()
+    except RaretraceError:
+        return None  # an interrupted cascade: the writer repairs it, then it is checked
+
+
+def stored_root(conn: Connection, size: int) -> str | None:
+    """The root (hex) of the checkpoint this database signed for ``size``, if any."""
+    table = schema.checkpoints
+    root: str | None = conn.execute(select(table.c.root).where(table.c.size == size)).scalar()
+    return root
 
 
 def latest_checkpoint(conn: Connection) -> str | None:

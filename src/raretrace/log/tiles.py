@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError, VerificationError
+from raretrace.log.files import write_public
 from raretrace.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -367,17 +367,7 @@ class TileWriter:
     def _write(self, rel: str, data: bytes) -> None:
         path = self._root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                if self._fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_public(path, data, fsync=self._fsync)
         self._dirty_dirs.add(path.parent)
 
     def append(self, leaves: Iterable[bytes]) -> int:
@@ -542,16 +532,6 @@ def tiles_on_disk(directory: Path | str) -> int:
 def publish_checkpoint(directory: Path | str, note: str, *, fsync: bool = True) -> None:
     """Atomically replace ``<directory>/checkpoint`` with ``note`` (tlog-tiles §Checkpoint)."""
     root = Path(directory)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(note.encode("utf-8"))
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, root / "checkpoint")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_public(root / "checkpoint", note.encode("utf-8"), fsync=fsync)
     if fsync:
         _fsync_dir(root)
