@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from examples import example_events
 from ledger_chains import REGISTRY, extreme_events
 from raretrace.domain.elements import CONSERVED
-from raretrace.domain.errors import ValidationError
+from raretrace.domain.errors import ValidationError, VerificationError
 from raretrace.domain.events import TransformEvent, parse_event
 from raretrace.domain.model import ACTIVE, MAX_LOT_KG, Lot, Tolerance
 from raretrace.domain.registry import Registry, parse_registry
@@ -284,3 +284,23 @@ def test_the_issues_merge_at_the_bound_is_finite_and_conserves() -> None:
         "D": MAX_LOT_KG,
     }
     assert lot_view(state.lots["C"])["elements_kg"] == {"Nd": MAX_LOT_KG}
+
+
+@pytest.mark.parametrize("bad", [None, math.nan, math.inf])
+def test_a_stored_lot_with_a_number_that_is_not_finite_is_named_not_a_traceback(
+    bad: float | None,
+) -> None:
+    """Ledgers written before masses were bounded may hold NaN (stored as JSON null) or inf."""
+    state = State()
+    _run(state, {
+        "id": "x", "type": "extract", "time": "2025-01-01T00:00:00Z", "actor": "miner-au",
+        "facility": "MINE-AU",
+        "outputs": [{"lot": "A", "form": "ore", "mass_kg": 10.0, "elements_kg": {"Nd": 1.0}}],
+    })  # fmt: skip
+    lot = state.lots["A"]
+    lot.provenance.by_mine["Nd"]["MINE-AU"] = bad  # type: ignore[assignment]
+    for digits in (6, None):
+        with pytest.raises(VerificationError) as info:
+            lot_view(lot, mass_digits=digits, share_digits=digits)
+        assert info.value.message.startswith("lot 'A': a stored mass or share is not a finite")
+        assert "raretrace audit" in info.value.message

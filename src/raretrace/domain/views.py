@@ -6,10 +6,12 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from raretrace.domain.elements import oxide_equivalent, total_reo
+from raretrace.domain.errors import VerificationError
 from raretrace.domain.model import Lot, display_time
 
 
@@ -19,11 +21,40 @@ def _rounder(digits: int | None) -> Callable[[float], float]:
     return lambda x: round(x, digits) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+def _not_finite(lot: Lot) -> VerificationError:
+    return VerificationError(
+        f"lot {lot.id!r}: a stored mass or share is not a finite number (NaN, infinite or"
+        " missing); ledgers written before masses were bounded could hold such lots: run"
+        " `raretrace audit` to see which, and rebuild the ledger from its events"
+    )
+
+
 def lot_view(
     lot: Lot, *, mass_digits: int | None = 6, share_digits: int | None = 9
 ) -> dict[str, Any]:
     """A lot's state and provenance as JSON: masses in kg (to the milligram by default),
-    shares to 1e-9; ``None`` digits keep full precision (what a verifier compares with)."""
+    shares to 1e-9; ``None`` digits keep full precision (what a verifier compares with).
+
+    A lot holding a number that is not finite raises VerificationError naming it.
+    """
+    try:
+        view = _view(lot, mass_digits, share_digits)
+    except (TypeError, ValueError):  # round(None): a NaN stored as JSON null
+        raise _not_finite(lot) from None
+    if not _finite(view):
+        raise _not_finite(lot)
+    return view
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _view(lot: Lot, mass_digits: int | None, share_digits: int | None) -> dict[str, Any]:
     kg, share = _rounder(mass_digits), _rounder(share_digits)
     p = lot.provenance
 
