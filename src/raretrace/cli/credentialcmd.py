@@ -27,6 +27,9 @@ __all__ = ["app", "issuer_app"]
 issuer_app = typer.Typer(
     help="Issuer identity (did:web key, DID document) and the revocation status list.",
     no_args_is_help=True,
+    # Plain help as the rest of the CLI (cli/main.py): Rich markup would drop "[...]" text.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
 app.add_typer(issuer_app, name="issuer")
 
@@ -38,10 +41,12 @@ def _now() -> datetime:
 @issuer_app.command("keygen")
 def issuer_keygen(
     did: Annotated[
-        str, typer.Option(help="The issuer's did:web DID, e.g. did:web:council.example")
+        str,
+        typer.Option(metavar="DID", help="The issuer's did:web DID, e.g. did:web:council.example"),
     ],
     out_file: Annotated[
-        Path, typer.Option("--out", help="Key file to create (0600, never overwritten).")
+        Path,
+        typer.Option("--out", metavar="FILE", help="Key file to create (0600, never overwritten)."),
     ],
 ) -> None:
     """Make the issuer's Ed25519 signing key for a did:web DID."""
@@ -60,7 +65,10 @@ def issuer_keygen(
 @issuer_app.command("did-document")
 def issuer_did_document(
     key: Annotated[
-        list[Path], typer.Option("--key", help="Issuer key file; repeat to list older keys too.")
+        list[Path],
+        typer.Option(
+            "--key", metavar="FILE", help="Issuer key file; repeat to list older keys too."
+        ),
     ],
 ) -> None:
     """Print the did:web DID document (did.json) listing the keys' public halves."""
@@ -69,31 +77,46 @@ def issuer_did_document(
 
 @issuer_app.command("status-list")
 def issuer_status_list(
-    key: Annotated[Path, typer.Option("--key", help="The issuer key file that signs the list.")],
+    key: Annotated[
+        Path, typer.Option("--key", metavar="FILE", help="The issuer key file that signs the list.")
+    ],
     out_file: Annotated[
-        Path, typer.Option("--out", help="Signed status list file to write or update.")
+        Path,
+        typer.Option("--out", metavar="FILE", help="Signed status list file to write or update."),
     ],
     url: Annotated[
         str | None,
         typer.Option(
+            metavar="URL",
             help="URL the list is published at [default: https://<did host>"
-            "/credentials/status/<purpose>-1]; fixed when the list is created."
+            "/credentials/status/<purpose>-1]; fixed when the list is created.",
         ),
     ] = None,
     purpose: Annotated[
-        str | None, typer.Option(help=f"{' or '.join(PURPOSES)} [default: revocation]")
+        str | None,
+        typer.Option(metavar="PURPOSE", help=f"{' or '.join(PURPOSES)} [default: revocation]"),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="jose (VC-JOSE JWS) or di (eddsa-jcs-2022).")
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT", help="jose (VC-JOSE JWS) or di (eddsa-jcs-2022)."
+        ),
     ] = "jose",
     valid_days: Annotated[
-        int, typer.Option(help="Days until the signed list expires; re-run before then.")
+        int,
+        typer.Option(
+            metavar="DAYS", help="Days until the signed list expires; re-run before then."
+        ),
     ] = 7,
     revoke: Annotated[
         list[int] | None,
-        typer.Option(help="Set this credential's statusListIndex (revoke); repeat."),
+        typer.Option(
+            metavar="INDEX", help="Set this credential's statusListIndex (revoke); repeat."
+        ),
     ] = None,
-    reason: Annotated[str | None, typer.Option(help="Why (kept in the state file).")] = None,
+    reason: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Why (kept in the state file).")
+    ] = None,
 ) -> None:
     """Write or re-sign the issuer's status list (state kept in <out>.state.json)."""
     if fmt not in FORMATS:
@@ -114,17 +137,23 @@ def issuer_status_list(
 
 @app.command("verify-credential")
 def verify_credential_cmd(
-    file: Annotated[Path, typer.Argument(help="A credential: a VC-JOSE JWS or a JSON credential.")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="A credential: a VC-JOSE JWS or a JSON credential."),
+    ],
     trust: Annotated[
         list[Path] | None,
-        typer.Option(help="A trusted issuer's DID document (did.json); repeat."),
+        typer.Option(metavar="DID_DOC", help="A trusted issuer's DID document (did.json); repeat."),
     ] = None,
     status_list: Annotated[
         list[Path] | None,
-        typer.Option(help="The status list file a credentialStatus points at; repeat."),
+        typer.Option(
+            metavar="FILE", help="The status list file a credentialStatus points at; repeat."
+        ),
     ] = None,
     at: Annotated[
-        str | None, typer.Option(help="Check validity at this RFC 3339 time [default: now].")
+        str | None,
+        typer.Option(metavar="TIME", help="Check validity at this RFC 3339 time [default: now]."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
