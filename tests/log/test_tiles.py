@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -279,3 +281,25 @@ def test_oversized_leaf_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         writer.append([b"x" * 65536])
     assert writer.size == 0
+
+
+@pytest.mark.parametrize(("umask", "public"), [(0o022, 0o644), (0o027, 0o640)])
+def test_tiles_and_checkpoint_are_public_files(tmp_path: Path, umask: int, public: int) -> None:
+    """Tiles, entry bundles and the checkpoint are what a log publishes: 0644 less the umask,
+    never the 0600 a temporary file starts with (tlog-tiles serves them as static files)."""
+    old = os.umask(umask)
+    try:
+        writer = TileWriter(tmp_path, fsync=False)
+        writer.append(synthetic_leaves(300))  # a full tile, a partial one, both bundles
+        writer.flush()
+        writer.publish_checkpoint("example\n300\nAAAA\n\n— example AAAA\n")
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode) for p in files}
+    assert modes == {
+        name: public
+        for name in ("checkpoint", "tile/0/000", "tile/0/001.p/44", "tile/1/000.p/1",
+                     "tile/entries/000", "tile/entries/001.p/44")
+    }  # fmt: skip
+    assert not [p for p in tmp_path.rglob(".*.tmp")]  # no temporary file left behind

@@ -40,6 +40,7 @@ from raretrace.ledger.settings import LEDGER_ID, LedgerSettings
 from raretrace.ledger.transparency import stored_root
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
 from raretrace.log.files import write_public
+from raretrace.log.merkle import EMPTY_ROOT
 from raretrace.log.note import parse_note_unverified
 from raretrace.store import schema
 from raretrace.store.engine import database_url
@@ -189,8 +190,10 @@ def position_problem(
             "ahead",
             "checkpoint",
             f"the log directory {directory} is ahead of this database: its checkpoint is for"
-            f" {published.size:,} events, the database holds {size:,} (another copy of this"
-            " ledger appended to it, or the database was restored from an older backup), and"
+            f" {published.size:,} events (root {published.root_hash.hex()}), the database"
+            f" holds {size:,} (root {stored_root(conn, size) or EMPTY_ROOT.hex()}): another"
+            " copy of this ledger appended to it, or the database was restored from an older"
+            " backup, and"
             " appending would sign a second, different tree: write through the database that"
             f" holds all {published.size:,} events (restore the newest backup), or"
             f" {_own_log_advice(location)}",
