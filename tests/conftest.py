@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -123,8 +124,8 @@ def _dispose_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     made: list[object] = []
     real = store_module.open_engine
 
-    def tracking(db: str) -> object:
-        engine = real(db)
+    def tracking(db: str, **options: Any) -> object:
+        engine = real(db, **options)
         made.append(engine)
         return engine
 

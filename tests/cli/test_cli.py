@@ -87,10 +87,23 @@ def test_usage_errors_show_the_usage_and_exit_2(
 
 
 def test_an_uninitialised_database_asks_for_init(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()  # an empty file is an empty SQLite database
     done = run("--db", str(tmp_path / "empty.db"), "lots", cwd=tmp_path)
     assert done.returncode == 2
     assert "run `raretrace init` first" in done.stderr
     assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+@pytest.mark.parametrize("command", [["lots"], ["trace", "X"], ["ingest", str(EVENTS)]])
+def test_a_missing_ledger_is_named_and_never_created(tmp_path: Path, command: list[str]) -> None:
+    done = run("--db", "typo.db", *command, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "error: there is no ledger at 'typo.db': the file does not exist; make one with"
+        " `raretrace init` (or try `raretrace demo`), or check --db / $RARETRACE_DB\n",
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_registry_names_the_record_and_changes_nothing(ledger_dir: Path) -> None:

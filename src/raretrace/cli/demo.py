@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from raretrace.cli.main import app, err, out
+from raretrace.demo.simulation import MIN_EVENTS
 from raretrace.domain.errors import ConfigError
 from raretrace.domain.model import STAGES, Lot
 from raretrace.ledger import service
@@ -21,6 +26,19 @@ from raretrace.store.store import Store
 
 DEMO_DB = "raretrace-demo.db"
 DEMO_MARK = "demo"
+
+
+def demo_log_dir(db: str) -> Path:
+    """Where the demo keeps its log, whose folder holds the log's and the registry
+    authority's private keys: under the user's data folder (``$XDG_DATA_HOME``, else
+    ``~/.local/share``), in ``raretrace/demo-logs/<hash of the ledger's path>/``, never in
+    the working tree, so ``git add .`` or a copied project folder cannot carry them along.
+    The last part keeps the usual name (``raretrace-demo-log``): it is the log's origin."""
+    data = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(data) if Path(data).is_absolute() else Path.home() / ".local" / "share"
+    where = db if "://" in db else str(Path(db).expanduser().resolve())
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return base / "raretrace" / "demo-logs" / digest / service.default_log_dir(db).name
 
 
 def _fresh_demo_db(db: str) -> None:
@@ -36,9 +54,11 @@ def _fresh_demo_db(db: str) -> None:
     path = Path(db)
     if not path.exists():
         return
-    store = Store.open(db)
-    meta = store.meta() if store.schema_revision() else {}
-    store.close()
+    store = Store.open(db, access="read")
+    try:
+        meta = store.meta() if store.schema_revision() else {}
+    finally:
+        store.close()
     if meta.get("made_by") != DEMO_MARK:
         raise ConfigError(f"{db} exists and is not a demo ledger; choose another --db")
     log_dir = Path(meta.get("log_dir", ""))
@@ -50,44 +70,113 @@ def _fresh_demo_db(db: str) -> None:
 
 @app.command()
 def demo(
-    db: Annotated[str, typer.Option("--db", help="Where to build the demo ledger.")] = DEMO_DB,
-    events: Annotated[int, typer.Option(help="How many events of flows to generate.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same world).")] = 2025,
+    db: Annotated[
+        str, typer.Option("--db", metavar="FILE", help="Where to build the demo ledger.")
+    ] = DEMO_DB,
+    events: Annotated[
+        int, typer.Option(metavar="N", help="How many events of flows to generate.", min=MIN_EVENTS)
+    ] = 20_000,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed (same seed, same world).")
+    ] = 2025,
     write: Annotated[
         Path | None,
-        typer.Option(help="Also write registry.json, signed events.jsonl and keys/ here."),
+        typer.Option(
+            metavar="DIR", help="Also write registry.json, signed events.jsonl and keys/ here."
+        ),
     ] = None,
     log_dir: Annotated[
-        Path | None, typer.Option(help="The demo log's directory [default: beside the db]")
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="The demo log's directory [default: raretrace/demo-logs/… in the user's"
+            " data folder]",
+        ),
     ] = None,
 ) -> None:
     """Build the ASEAN demo world on embedded SQLite and tour it."""
     from raretrace.demo.signing import signed_events, signed_world, write_signed_demo
 
+    for folder, option in ((write, "--write"), (log_dir, "--log-dir")):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{option} {folder} is a file; give a folder (new or existing)")
     _fresh_demo_db(db)
-    store = service.init_ledger(db, log_dir=log_dir)
-    with store.engine.begin() as conn:
-        conn.execute(schema.meta.insert().values(key="made_by", value=DEMO_MARK))
-    ledger = service.open_ledger(db)
-    world, keys = signed_world(seed)
-    signer = service.registry_signer(ledger)
-    ledger.ingest(enumerate(service.registry_events(world, ledger.registry, signer=signer), 1))
-    if write is not None:
-        reg_path, ev_path = write_signed_demo(write, events, seed=seed)
-        out.print(f"wrote {reg_path}, {ev_path} and the demo participants' keys in {write}/keys")
-    started = time.perf_counter()
-    columns = (TextColumn("flows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("flows", total=events)
+    directory = log_dir or demo_log_dir(db)
+    if log_dir is None and (directory / "log.key").exists():
+        shutil.rmtree(directory)  # left by a demo whose ledger was deleted: ours to replace
+    with _removed_on_failure(db, directory, write):
+        store = service.init_ledger(db, log_dir=directory)
+        with store.engine.begin() as conn:
+            conn.execute(schema.meta.insert().values(key="made_by", value=DEMO_MARK))
+        ledger = service.open_ledger(db)
+        world, keys = signed_world(seed)
+        signer = service.registry_signer(ledger)
+        ledger.ingest(enumerate(service.registry_events(world, ledger.registry, signer=signer), 1))
+        if write is not None:
+            reg_path, ev_path = write_signed_demo(write, events, seed=seed)
+            out.print(
+                f"wrote {reg_path}, {ev_path} and the demo participants' keys in {write}/keys"
+            )
+        out.print(
+            f"demo ledger {db}; its log, with the log's and registry's private keys, is in"
+            f" {directory}" + ("" if log_dir else " (outside this folder, so git never sees it)"),
+            markup=False,
+        )
+        started = time.perf_counter()
+        columns = (TextColumn("flows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("flows", total=events)
 
-        def tick(report: IngestReport) -> None:
-            bar.update(task, completed=report.accepted + report.rejected + report.duplicates)
+            def tick(report: IngestReport) -> None:
+                bar.update(task, completed=report.accepted + report.rejected + report.duplicates)
 
-        stream = zip(itertools.count(1), signed_events(events, seed=seed, keys=keys))
-        with ledger:
-            report = ledger.ingest(stream, on_batch=tick)
-    elapsed = time.perf_counter() - started
-    _tour(store, report, elapsed)
+            stream = zip(itertools.count(1), signed_events(events, seed=seed, keys=keys))
+            with ledger:
+                report = ledger.ingest(stream, on_batch=tick)
+        elapsed = time.perf_counter() - started
+    try:
+        _tour(store, report, elapsed)
+    finally:
+        store.close()
+
+
+@contextmanager
+def _removed_on_failure(db: str, log_dir: Path, write: Path | None) -> Iterator[None]:
+    """Remove what a demo build made if it fails or is interrupted midway: a half-built
+    demo ledger is worse than none (the next run would refuse or trust it)."""
+    made = [_first_missing(p) for p in (log_dir, write) if p is not None and not p.exists()]
+    try:
+        yield
+    except BaseException as exc:
+        _drop_demo(db)
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, KeyboardInterrupt):
+            err.print("interrupted: the half-built demo ledger and its log were removed")
+        raise
+
+
+def _first_missing(path: Path) -> Path:
+    """The outermost folder of ``path`` that does not exist yet (what mkdir -p would make)."""
+    path = path.absolute()
+    while not path.parent.exists():
+        path = path.parent
+    return path
+
+
+def _drop_demo(db: str) -> None:
+    """Delete a (half-built) demo ledger: the SQLite file, or the tables in a database URL."""
+    if "://" not in db:
+        for suffix in ("", "-wal", "-shm"):
+            Path(db + suffix).unlink(missing_ok=True)
+        return
+    store = Store.open(db, access="write")
+    try:
+        schema.metadata.drop_all(store.engine)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    finally:
+        store.close()
 
 
 def _showcase_magnet(store: Store) -> Lot | None:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from raretrace.cli.main import DbOption, _store, app, out
+from raretrace.domain.errors import ConfigError
 from raretrace.ledger import logview
 from raretrace.log.witness import WitnessState
 
@@ -45,7 +46,8 @@ def _raw(text: str) -> None:
 def log_checkpoint(
     db: DbOption = None,
     size: Annotated[
-        int | None, typer.Option(help="A stored older checkpoint [default: latest].")
+        int | None,
+        typer.Option(metavar="SIZE", help="A stored older checkpoint [default: latest]."),
     ] = None,
 ) -> None:
     """Print the signed checkpoint note exactly, cosignatures included."""
@@ -63,7 +65,10 @@ def log_prove(
     event_id: Annotated[str, typer.Argument(help="The event to prove.")],
     db: DbOption = None,
     size: Annotated[
-        int | None, typer.Option(help="Prove against this stored checkpoint [default: latest].")
+        int | None,
+        typer.Option(
+            metavar="SIZE", help="Prove against this stored checkpoint [default: latest]."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -95,7 +100,9 @@ def log_consistency(
     as_json: JsonOption = False,
 ) -> None:
     """Consistency proof between two tree sizes (RFC 9162 §2.1.4)."""
-    proof = logview.prove_consistency(_store(db), old_size=old_size, new_size=new_size)
+    store = _store(db)
+    _check_sizes(old_size, new_size, store.size())
+    proof = logview.prove_consistency(store, old_size=old_size, new_size=new_size)
     if as_json:
         print(json.dumps(proof.to_json(), indent=2))
         return
@@ -109,10 +116,28 @@ def log_consistency(
         out.print(f"  {_b64(h)}", markup=False)
 
 
+def _check_sizes(old_size: int, new_size: int | None, log_size: int) -> None:
+    """A bad argument (exit 2), not a failed proof: sizes outside 0 < OLD <= NEW <= log size.
+
+    An empty log is left to the proof, which says there is no checkpoint yet; a NEW_SIZE past
+    the log is refused there too, naming the latest checkpoint.
+    """
+    new = log_size if new_size is None else new_size
+    if log_size and not 0 < old_size <= new:
+        raise ConfigError(
+            f"no consistency proof from tree size {old_size} to {new}: the sizes must satisfy"
+            f" 0 < OLD_SIZE <= NEW_SIZE <= {log_size} (the log's size)"
+        )
+
+
 @witness_app.command("keygen")
 def witness_keygen(
-    name: Annotated[str, typer.Option(help="The witness's name, e.g. witness.example.my")],
-    out_file: Annotated[Path, typer.Option("--out", help="Private key file to create (0600).")],
+    name: Annotated[
+        str, typer.Option(metavar="NAME", help="The witness's name, e.g. witness.example.my")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="Private key file to create (0600).")
+    ],
 ) -> None:
     """Make a witness cosigning key; prints its verifier key (give it to relying parties)."""
     print(logview.witness_keygen(name, out_file))
@@ -120,21 +145,23 @@ def witness_keygen(
 
 @witness_app.command("cosign")
 def witness_cosign(
-    key: Annotated[Path, typer.Option(help="The witness's private key file.")],
-    state: Annotated[Path, typer.Option(help="Directory where the witness keeps its state.")],
+    key: Annotated[Path, typer.Option(metavar="FILE", help="The witness's private key file.")],
+    state: Annotated[
+        Path, typer.Option(metavar="DIR", help="Directory where the witness keeps its state.")
+    ],
     db: DbOption = None,
     log_vkey: Annotated[
-        str | None, typer.Option(help="The log's verifier key, from its operator.")
+        str | None, typer.Option(metavar="VKEY", help="The log's verifier key, from its operator.")
     ] = None,
     log_vkey_file: Annotated[
-        Path | None, typer.Option(help="A file holding the log's verifier key.")
+        Path | None, typer.Option(metavar="FILE", help="A file holding the log's verifier key.")
     ] = None,
 ) -> None:
     """Check the latest checkpoint against the last one cosigned, and cosign it."""
     log_key = logview.read_log_vkey(log_vkey, log_vkey_file)
     signer = logview.read_witness_key(key)
     report = logview.witness_cosign(
-        _store(db), signer=signer, state=WitnessState(state), log_key=log_key
+        _store(db, write=True), signer=signer, state=WitnessState(state), log_key=log_key
     )
     if report.previous is None:
         out.print(

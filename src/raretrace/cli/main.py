@@ -7,9 +7,11 @@ configuration or missing things.
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,8 +20,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from raretrace.domain.errors import NotFound, RaretraceError
-from raretrace.domain.model import FORMS, Tolerance, display_time
+from raretrace.domain.errors import ConfigError, NotFound, RaretraceError
+from raretrace.domain.model import (
+    ACTIVE,
+    CONSUMED,
+    FORMS,
+    IN_TRANSIT,
+    WRITTEN_OFF,
+    Tolerance,
+    display_time,
+)
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
 from raretrace.ledger.settings import LedgerSettings
@@ -61,8 +71,14 @@ def _db(local: str | None) -> str:
     return db
 
 
-def _store(db: str | None) -> Store:
-    store = Store.open(_db(db))
+def _store(db: str | None, *, write: bool = False) -> Store:
+    """The ledger a command reads (or, with ``write``, changes), checked to be initialised.
+
+    A reading command opens it read-only: it never creates the file nor leaves files beside
+    it. ``main()`` closes it when the command ends, so SQLite can remove its ``-wal``/``-shm``.
+    """
+    store = Store.open(_db(db), access="write" if write else "read")
+    _state.setdefault("stores", []).append(store)
     store.require_ready()
     return store
 
@@ -153,6 +169,7 @@ def registry_load(
     db: DbOption = None,
 ) -> None:
     """Add or update participants and facilities from a registry file."""
+    _check_input(file)
     with service.open_ledger(_db(db)) as ledger:
         report = service.load_registry(ledger, file)
         out.print(
@@ -160,6 +177,29 @@ def registry_load(
             f"{len(ledger.registry.participants)} participants, "
             f"{len(ledger.registry.facilities)} facilities"
         )
+
+
+def _check_input(path: Path) -> None:
+    """NotFound unless ``path`` is a file this process can read."""
+    if not path.is_file():
+        problem = "is a folder" if path.is_dir() else "does not exist"
+        raise NotFound(f"cannot read {path}: it {problem}; give the path of a file")
+    if not os.access(path, os.R_OK):
+        raise NotFound(f"cannot read {path}: permission denied")
+
+
+def _check_output(path: Path, what: str) -> None:
+    """ConfigError unless ``path`` can be written, checked without creating it."""
+    folder = path.parent
+    if path.is_dir():
+        problem = f"{path} is a folder"
+    elif not folder.is_dir():
+        problem = f"folder {folder} does not exist"
+    elif not os.access(path if path.exists() else folder, os.W_OK):
+        problem = "permission denied"
+    else:
+        return
+    raise ConfigError(f"cannot write {what} {path}: {problem}; give a writable path")
 
 
 def _byte_lines(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int, str]]:
@@ -187,11 +227,14 @@ def ingest(
         Path | None,
         typer.Option(help="Write each rejected line's number and reason here (JSON Lines)."),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Events per transaction.")] = 2000,
+    batch_size: Annotated[int, typer.Option(help="Events per transaction.", min=1)] = 2000,
 ) -> None:
     """Append events from a JSON Lines file; exit code 1 if any line was rejected."""
+    _check_input(file)  # both before the ledger opens: a bad path changes nothing
+    if rejects:
+        _check_output(rejects, "the rejects file")
     ledger = service.open_ledger(_db(db))
-    size = file.stat().st_size if file.exists() else 0
+    size = file.stat().st_size
     rejects_fh = rejects.open("w", encoding="utf-8") if rejects else None
     shown = 0
     size_before = ledger.store.size()
@@ -283,19 +326,54 @@ def trace(
     )
 
 
+STATUSES = (ACTIVE, IN_TRANSIT, CONSUMED, WRITTEN_OFF)
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str | None], str | None]:
+    """An option callback refusing (exit 2, with the usage) a value not among ``choices``."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _check_facility(store: Store, facility: str | None) -> None:
+    """NotFound naming ``facility`` and the nearest registered ids, unless it is registered."""
+    if facility is None:
+        return
+    known = store.registry().facilities
+    if facility in known:
+        return
+    by_upper = {f.upper(): f for f in known}
+    near = difflib.get_close_matches(facility.upper(), by_upper, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(by_upper[n] for n in near)}? " if near else ""
+    raise NotFound(
+        f"facility {facility!r} is not in the registry; {hint}list them with `raretrace facilities`"
+    )
+
+
 @app.command()
 def lots(
     db: DbOption = None,
     facility: Annotated[str | None, typer.Option(help="Only lots at this facility.")] = None,
-    form: Annotated[str | None, typer.Option(help=f"Only this form: {', '.join(FORMS)}.")] = None,
-    status: Annotated[
-        str | None, typer.Option(help="active, in_transit, consumed, written_off.")
+    form: Annotated[
+        str | None,
+        typer.Option(help=f"Only this form: {', '.join(FORMS)}.", callback=_one_of(FORMS)),
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many (0: all).")] = 100,
+    status: Annotated[
+        str | None,
+        typer.Option(help=f"Only this status: {', '.join(STATUSES)}.", callback=_one_of(STATUSES)),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (0: all).", min=0)] = 100,
 ) -> None:
     """List lots."""
+    store = _store(db)
+    _check_facility(store, facility)
     table = Table("lot", "form", "kg", "status", "facility", "custodian", "last event")
-    for lot in _store(db).lots(facility=facility, form=form, status=status, limit=limit or None):
+    for lot in store.lots(facility=facility, form=form, status=status, limit=limit or None):
         table.add_row(
             lot.id,
             lot.form,
@@ -383,36 +461,49 @@ def main() -> None:
     from raretrace.cli import auditcmd, bundlecmd, credentialcmd, demo, logcmd  # noqa: F401
 
     try:
+        code = _run()
+    finally:
+        for store in _state.pop("stores", []):  # lets SQLite remove its -wal/-shm files
+            store.close()
+    sys.exit(code)
+
+
+def _run() -> int:
+    """Run the app; the exit code, with every expected failure reported in one line."""
+    try:
         code = app(standalone_mode=False, prog_name="raretrace")
     except RaretraceError as exc:
         if _state["verbose"]:
             raise
         err.print(f"error: {exc.message}", markup=False)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
-        sys.exit(130)
+        return 130
     except _USAGE_ERROR as exc:  # a usage error (unknown option, missing argument, ...)
         usage: Any = exc
         usage.show()
-        sys.exit(usage.exit_code)
+        return int(usage.exit_code)
     except Exception as exc:
-        message = _database_unusable(exc)
+        message = _unusable(exc)
         if message is None or _state["verbose"]:
             raise
-        err.print(f"error: {message}", markup=False)
-        sys.exit(2)
-    sys.exit(code if isinstance(code, int) else 0)
+        err.print(f"error: {message} (--verbose shows the full error)", markup=False)
+        return 2
+    return code if isinstance(code, int) else 0
 
 
-def _database_unusable(exc: Exception) -> str | None:
-    """One line for a database the command cannot use (see ``unusable_database``); None for
-    any other error."""
-    from sqlalchemy.exc import OperationalError
+def _unusable(exc: Exception) -> str | None:
+    """One line for a database the command cannot use (see ``unusable_database``: server
+    down, file locked, not a database) or a file it cannot read or write; None for any other
+    error, which is a bug and keeps its traceback."""
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
-    if not isinstance(exc, OperationalError):
-        return None
-    db = _state.get("used_db") or resolve_db(_state["db"])
-    return unusable_database(db, exc) + " (--verbose shows the full error)"
+    # DatabaseError itself (not IntegrityError & co.) is SQLite's "not a database"/"malformed".
+    if isinstance(exc, OperationalError) or type(exc) is DatabaseError:
+        return unusable_database(_state.get("used_db") or resolve_db(_state["db"]), exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot use {exc.filename}: {exc.strerror}"
+    return None

@@ -121,7 +121,7 @@ def _check_unchanged(
 
 def open_ledger(db: str) -> Ledger:
     """The append path over an initialised ledger."""
-    return Ledger(Store.open(db))
+    return Ledger(Store.open(db, access="write"))
 
 
 def keygen(

@@ -14,19 +14,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, bindparam, cast, exists, func, literal, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.sql.elements import BindParameter
 
 from raretrace.domain.errors import ConfigError, NotFound
-from raretrace.domain.model import Lot
+from raretrace.domain.model import Lot, display_time
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
 from raretrace.domain.rules import Discrepancy
 from raretrace.store import schema
-from raretrace.store.engine import open_engine, unusable_database
+from raretrace.store.engine import Access, open_engine, unusable_database
 from raretrace.store.rows import lot_from_row
 
 _ID_CHUNK = 900  # stays under every backend's bound-parameter limit
+_AFTER_ALL = 2**62  # a sequence number after every event: a lot's lineage up to now
 # Built once: a fresh ``in_(list)`` per call leaves a reference cycle (SQLAlchemy's bind
 # parameter and its value list) that only the cycle collector frees, which the append path
 # runs rarely.
@@ -49,6 +50,24 @@ class DiscrepancyRow(Discrepancy):
     seq: int
     event_id: str
 
+    def to_json(self) -> dict[str, Any]:
+        """As ``raretrace discrepancies --json`` and ``trace --json`` print it: masses to the
+        milligram, like every mass in a trace."""
+        return {
+            "event_id": self.event_id,
+            "lot": self.lot,
+            "from": self.origin,
+            "to": self.destination,
+            "shipped_kg": _mg(self.shipped_kg),
+            "received_kg": _mg(self.received_kg),
+            "delta_kg": _mg(self.delta_kg),
+            "time": display_time(self.time),
+        }
+
+
+def _mg(kg: float) -> float:
+    return round(kg, 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+
 
 class Store:
     """A ledger database: its engine, schema version and read queries."""
@@ -58,9 +77,13 @@ class Store:
         self.url = url
 
     @classmethod
-    def open(cls, db: str) -> Store:
-        """Open ``db`` (file path or URL) without creating anything."""
-        return cls(open_engine(db), url=db)
+    def open(cls, db: str, *, access: Access = "create") -> Store:
+        """Open ``db`` (file path or URL) without creating any table.
+
+        ``access="read"`` never writes and never creates a file; ``"write"`` needs an existing
+        ledger; ``"create"`` (the default, for ``raretrace init``) may create a SQLite file.
+        """
+        return cls(open_engine(db, access=access), url=db)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -154,6 +177,17 @@ class Store:
             for row in conn.execute(query).mappings():
                 yield lot_from_row(row)
 
+    def count_lots(
+        self, *, facility: str | None = None, form: str | None = None, status: str | None = None
+    ) -> int:
+        """How many lots ``lots`` lists with these filters and no limit."""
+        query = select(func.count()).select_from(schema.lots)
+        for column, value in (("facility", facility), ("form", form), ("status", status)):
+            if value:
+                query = query.where(schema.lots.c[column] == value)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
     # -- events -----------------------------------------------------------------------------
     def event_bodies(self, conn: Connection, ids: Iterable[str]) -> dict[str, str]:
         """Canonical bodies of already-accepted events among ``ids``."""
@@ -194,5 +228,32 @@ class Store:
         query = select(d, e.c.id.label("event_id")).join(e, e.c.seq == d.c.seq).order_by(d.c.seq)
         if limit:
             query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [DiscrepancyRow(**r._asdict()) for r in conn.execute(query)]
+
+    def lineage_discrepancies(self, lot_id: str) -> list[DiscrepancyRow]:
+        """The discrepancies in a lot's lineage, in log order: receipts of the lot itself and,
+        recursively, of every input of the transform that created it, before that transform
+        (the events ``raretrace.domain.lineage`` walks; one recursive query)."""
+        d, e, le = schema.discrepancies, schema.events, schema.lot_events
+        created, consumed = le.alias("created"), le.alias("consumed")
+        start = select(
+            cast(literal(lot_id), le.c.lot.type).label("lot"),
+            cast(literal(_AFTER_ALL), le.c.seq.type).label("cutoff"),
+        ).cte("lineage", recursive=True)
+        inputs = (
+            select(consumed.c.lot, created.c.seq)
+            .select_from(start)
+            .join(created, (created.c.lot == start.c.lot) & (created.c.role == "created"))
+            .join(consumed, (consumed.c.seq == created.c.seq) & (consumed.c.role == "consumed"))
+        )
+        walk = start.union(inputs)
+        upstream = exists().where(walk.c.lot == d.c.lot, d.c.seq < walk.c.cutoff)
+        query = (
+            select(d, e.c.id.label("event_id"))
+            .join(e, e.c.seq == d.c.seq)
+            .where(upstream)
+            .order_by(d.c.seq)
+        )
         with self.engine.connect() as conn:
             return [DiscrepancyRow(**r._asdict()) for r in conn.execute(query)]
