@@ -15,6 +15,8 @@ from pathlib import Path
 
 from raretrace.domain.errors import ConfigError
 
+__all__ = ["PUBLIC_MODE", "SECRET_MODE", "write_public", "write_secret"]
+
 PUBLIC_MODE = 0o644
 SECRET_MODE = 0o600
 
