@@ -28,16 +28,24 @@ def audit(
     full: Annotated[
         bool, typer.Option("--full", help="Recompute the lineage of every lot, not a sample.")
     ] = False,
-    sample: Annotated[int, typer.Option(help="Lots whose lineage is recomputed.")] = 200,
+    sample: Annotated[
+        int, typer.Option(metavar="N", help="Lots whose lineage is recomputed.")
+    ] = 200,
     vkey: Annotated[
         Path | None,
-        typer.Option(help="The log's verifier key to trust [default: log.vkey in the log dir]."),
+        typer.Option(
+            metavar="FILE",
+            help="The log's verifier key to trust [default: log.vkey in the log dir].",
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="Differences listed (0: all kept).")] = 50,
+    limit: Annotated[int, typer.Option(metavar="N", help="Differences listed (0: all kept).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     require_signatures: Annotated[
         bool,
-        typer.Option(help="Check every event's signature even if the settings allow unsigned."),
+        typer.Option(
+            "--require-signatures",
+            help="Check every event's signature even if the settings allow unsigned.",
+        ),
     ] = False,
 ) -> None:
     """Replay every event and compare with everything stored; exit code 1 on any difference."""

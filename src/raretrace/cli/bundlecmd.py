@@ -17,20 +17,29 @@ __all__ = ["app"]
 
 @app.command()
 def export(
-    lot: Annotated[str, typer.Argument(help="Lot id.")],
+    lot: Annotated[str, typer.Argument(metavar="LOT", help="Lot id.")],
     bundle: Annotated[
-        Path, typer.Option("--bundle", help="Write the lot's evidence bundle (JSON) here.")
+        Path,
+        typer.Option(
+            "--bundle", metavar="FILE", help="Write the lot's evidence bundle (JSON) here."
+        ),
     ],
     db: DbOption = None,
     write_trust: Annotated[
         Path | None,
-        typer.Option(help="Also write this ledger's keys as a trust file, to publish."),
+        typer.Option(
+            metavar="FILE", help="Also write this ledger's keys as a trust file, to publish."
+        ),
     ] = None,
     checkpoint: Annotated[
-        int | None, typer.Option(help="Prove against the stored checkpoint of this tree size.")
+        int | None,
+        typer.Option(metavar="SIZE", help="Prove against the stored checkpoint of this tree size."),
     ] = None,
     cosigned: Annotated[
-        bool, typer.Option(help="Prove against the newest checkpoint a witness has cosigned.")
+        bool,
+        typer.Option(
+            "--cosigned", help="Prove against the newest checkpoint a witness has cosigned."
+        ),
     ] = False,
 ) -> None:
     """Write a lot's evidence bundle: its lineage's events, proofs, checkpoint and keys."""
@@ -49,16 +58,22 @@ def export(
 
 @app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(help="An evidence bundle (`raretrace export --bundle`).")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="An evidence bundle (`raretrace export --bundle`)."),
+    ],
     trust: Annotated[
         Path | None,
         typer.Option(
-            help="Trusted keys: the log's vkey, witness vkeys, 'registry <base64 key>' lines."
+            metavar="FILE",
+            help="Trusted keys: the log's vkey, witness vkeys, 'registry <base64 key>' lines.",
         ),
     ] = None,
     witnesses: Annotated[
         int | None,
-        typer.Option(help="Trusted witness cosignatures required [default: 1 if any listed]."),
+        typer.Option(
+            metavar="N", help="Trusted witness cosignatures required [default: 1 if any listed]."
+        ),
     ] = None,
 ) -> None:
     """Check a bundle offline; exit code 1 naming what failed."""

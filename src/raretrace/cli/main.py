@@ -12,14 +12,15 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from raretrace.cli import render
 from raretrace.domain.errors import ConfigError, NotFound, RaretraceError
 from raretrace.domain.model import (
     ACTIVE,
@@ -28,7 +29,6 @@ from raretrace.domain.model import (
     IN_TRANSIT,
     WRITTEN_OFF,
     Tolerance,
-    display_time,
 )
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
@@ -36,14 +36,24 @@ from raretrace.ledger.settings import LedgerSettings
 from raretrace.store.engine import ENV_VAR, resolve_db, unusable_database
 from raretrace.store.store import Store
 
+#: Help as plain text (click's formatter), for every command group. Typer's Rich help reads
+#: "[...]" in help text as markup and drops it, and from Typer 0.27 it shows types as
+#: ``<str>`` (0.29: after flags too, ``--json <bool>``); plain help with a metavar on every
+#: option that takes a value reads the same on every Typer that pyproject.toml allows.
+PLAIN_HELP: dict[str, Any] = {
+    "rich_markup_mode": None,
+    "context_settings": {"max_content_width": 100},
+}
+
 app = typer.Typer(
     name="raretrace",
     help="Chain of custody for rare earths, from mine to magnet.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    **PLAIN_HELP,
 )
-registry_app = typer.Typer(help="Participants and facilities.", no_args_is_help=True)
+registry_app = typer.Typer(help="Participants and facilities.", no_args_is_help=True, **PLAIN_HELP)
 app.add_typer(registry_app, name="registry")
 
 out = Console(highlight=False, soft_wrap=True)
@@ -53,16 +63,34 @@ _state: dict[str, Any] = {"db": None, "verbose": False}
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help=f"SQLite file or postgresql:// URL [env: {ENV_VAR}; default: raretrace.db]"
+        "--db",
+        metavar="FILE|URL",
+        help=f"SQLite file or postgresql:// URL [env: {ENV_VAR}; default: raretrace.db]",
     ),
 ]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON Lines, one object a line.")]
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        try:
+            number = metadata.version("raretrace")
+        except metadata.PackageNotFoundError:  # running from a source tree, not installed
+            from raretrace import __version__ as number
+        print(f"raretrace {number}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     db: DbOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
-) -> None:
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_version,
+                     is_eager=True),
+    ] = False,
+) -> None:  # fmt: skip
     _state["db"], _state["verbose"] = db, verbose
 
 
@@ -87,20 +115,30 @@ def _store(db: str | None, *, write: bool = False) -> Store:
 def init(
     db: DbOption = None,
     tolerance_relative: Annotated[
-        float, typer.Option(help="Allowed mass-balance difference, relative to the input.")
+        float,
+        typer.Option(
+            metavar="FRACTION", help="Allowed mass-balance difference, relative to the input."
+        ),
     ] = 0.005,
     tolerance_absolute_kg: Annotated[
-        float, typer.Option(help="Smallest allowed difference, in kg.")
+        float, typer.Option(metavar="KG", help="Smallest allowed difference, in kg.")
     ] = 0.001,
     allow_unsigned: Annotated[
-        bool, typer.Option(help="Accept events without a participant signature (trials only).")
+        bool,
+        typer.Option(
+            "--allow-unsigned",
+            help="Accept events without a participant signature (trials only).",
+        ),
     ] = False,
     log_dir: Annotated[
         Path | None,
-        typer.Option(help="Directory for the Merkle log's tiles and keys [default: beside the db]"),
+        typer.Option(
+            metavar="DIR",
+            help="Directory for the Merkle log's tiles and keys [default: beside the db]",
+        ),
     ] = None,
     log_origin: Annotated[
-        str | None, typer.Option(help="The log's origin line in its checkpoints.")
+        str | None, typer.Option(metavar="TEXT", help="The log's origin line in its checkpoints.")
     ] = None,
 ) -> None:
     """Create the ledger database and its log (or upgrade the schema)."""
@@ -113,7 +151,8 @@ def init(
     settings = LedgerSettings.from_meta(store.meta())
     out.print(
         f"ledger ready at {target} (schema {store.schema_revision()}, tolerance "
-        f"{settings.tolerance.relative:.4%} or {settings.tolerance.absolute_kg} kg, signatures "
+        f"{settings.tolerance.relative:.4%} or {render.kg(settings.tolerance.absolute_kg)} kg,"
+        f" signatures "
         f"{'required' if settings.require_signatures else 'optional'}); log in "
         f"{settings.log.directory} as {settings.log.origin!r}"
     )
@@ -121,11 +160,18 @@ def init(
 
 @app.command()
 def keygen(
-    participant: Annotated[str, typer.Option(help="The participant the key belongs to.")],
-    out_file: Annotated[Path, typer.Option("--out", help="Private key file to create (0600).")],
-    kid: Annotated[str | None, typer.Option(help="Key id [default: participant-<hash>]")] = None,
+    participant: Annotated[
+        str, typer.Option(metavar="ID", help="The participant the key belongs to.")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="Private key file to create (0600).")
+    ],
+    kid: Annotated[
+        str | None, typer.Option(metavar="KID", help="Key id [default: participant-<hash>]")
+    ] = None,
     valid_from: Annotated[
-        str | None, typer.Option(help="RFC 3339 time the key is valid from [default: now]")
+        str | None,
+        typer.Option(metavar="TIME", help="RFC 3339 time the key is valid from [default: now]"),
     ] = None,
 ) -> None:
     """Make a signing key; prints the registry entry (add it to the participant's "keys")."""
@@ -135,8 +181,14 @@ def keygen(
 
 @app.command()
 def sign(
-    events: Annotated[Path, typer.Argument(help="Events (JSON Lines) to sign; '-' for stdin.")],
-    key: Annotated[list[Path], typer.Option("--key", help="A participant's key file; repeat.")],
+    events: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="Events (JSON Lines) to sign; '-' for stdin."),
+    ],
+    key: Annotated[
+        list[Path],
+        typer.Option("--key", metavar="FILE", help="A participant's key file; repeat."),
+    ],
 ) -> None:
     """Sign each event with its actor's key; signed events go to standard output."""
     keys = service.load_signing_keys(key)
@@ -165,7 +217,9 @@ def _open_text(path: Path) -> Any:
 
 @registry_app.command("load")
 def registry_load(
-    file: Annotated[Path, typer.Argument(help="Registry JSON (participants, facilities).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Registry JSON (participants, facilities).")
+    ],
     db: DbOption = None,
 ) -> None:
     """Add or update participants and facilities from a registry file."""
@@ -221,13 +275,17 @@ def _byte_lines(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="Events, one JSON object a line.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Events, one JSON object a line.")],
     db: DbOption = None,
     rejects: Annotated[
         Path | None,
-        typer.Option(help="Write each rejected line's number and reason here (JSON Lines)."),
+        typer.Option(
+            metavar="FILE", help="Write each rejected line's number and reason here (JSON Lines)."
+        ),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Events per transaction.", min=1)] = 2000,
+    batch_size: Annotated[
+        int, typer.Option(metavar="N", help="Events per transaction.", min=1)
+    ] = 2000,
 ) -> None:
     """Append events from a JSON Lines file; exit code 1 if any line was rejected."""
     _check_input(file)  # both before the ledger opens: a bad path changes nothing
@@ -293,37 +351,17 @@ def ingest(
 
 @app.command()
 def trace(
-    lot: Annotated[str, typer.Argument(help="Lot id.")],
+    lot: Annotated[str, typer.Argument(metavar="LOT", help="Lot id.")],
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show a lot's composition, origin shares and the path its material took."""
+    """Show a lot's composition, origin shares, the path its material took and the
+    discrepancies in its lineage."""
     view = service.trace(_store(db), lot)
     if as_json:
         out.print_json(data=view) if out.is_terminal else print(json.dumps(view, indent=2))
         return
-    out.print(
-        f"[bold]{view['lot']}[/]  {view['form']}, {view['mass_kg']} kg, {view['status']} "
-        f"at {view['facility']} (custodian {view['custodian']}, {view['time']})"
-    )
-    table = Table("element", "kg", "by country", "by mine", "recycled")
-    for e, kg in view["elements_kg"].items():
-
-        def fmt(shares: dict[str, float]) -> str:
-            return ", ".join(f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda i: -i[1]))
-
-        table.add_row(
-            e,
-            f"{kg:,.3f}",
-            fmt(view["origin"]["by_country"].get(e, {})),
-            fmt(view["origin"]["by_mine"].get(e, {})),
-            f"{view['recycled_share'][e]:.1%}" if e in view["recycled_share"] else "",
-        )
-    out.print(table)
-    out.print(
-        "path: "
-        + " → ".join(f"{s['stage']} {s['facility']} ({s['country']})" for s in view["path"])
-    )
+    render.trace_text(out, view)
 
 
 STATUSES = (ACTIVE, IN_TRANSIT, CONSUMED, WRITTEN_OFF)
@@ -358,89 +396,68 @@ def _check_facility(store: Store, facility: str | None) -> None:
 @app.command()
 def lots(
     db: DbOption = None,
-    facility: Annotated[str | None, typer.Option(help="Only lots at this facility.")] = None,
+    facility: Annotated[
+        str | None, typer.Option(metavar="FACILITY", help="Only lots at this facility.")
+    ] = None,
     form: Annotated[
         str | None,
-        typer.Option(help=f"Only this form: {', '.join(FORMS)}.", callback=_one_of(FORMS)),
+        typer.Option(
+            metavar="FORM", help=f"Only this form: {', '.join(FORMS)}.", callback=_one_of(FORMS)
+        ),
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option(help=f"Only this status: {', '.join(STATUSES)}.", callback=_one_of(STATUSES)),
+        typer.Option(
+            metavar="STATUS",
+            help=f"Only this status: {', '.join(STATUSES)}.",
+            callback=_one_of(STATUSES),
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many (0: all).", min=0)] = 100,
+    limit: Annotated[
+        int, typer.Option(metavar="N", help="At most this many (0: all).", min=0)
+    ] = 100,
+    as_json: JsonFlag = False,
 ) -> None:
-    """List lots."""
+    """List lots, in id order; with --json, one JSON object a line (the lot fields of
+    `trace --json`)."""
     store = _store(db)
     _check_facility(store, facility)
-    table = Table("lot", "form", "kg", "status", "facility", "custodian", "last event")
-    for lot in store.lots(facility=facility, form=form, status=status, limit=limit or None):
-        table.add_row(
-            lot.id,
-            lot.form,
-            f"{lot.mass_kg:,.3f}",
-            lot.status,
-            lot.facility,
-            lot.custodian,
-            display_time(lot.time),
-        )
-    out.print(table)
+    found = list(store.lots(facility=facility, form=form, status=status, limit=limit or None))
+    if as_json:
+        for lot in found:
+            print(json.dumps(render.lot_json(lot)))
+    else:
+        render.print_table(out, render.lots_table(found))
+    if limit and len(found) == limit:
+        total = store.count_lots(facility=facility, form=form, status=status)
+        if total > limit:
+            err.print(render.shown_of(limit, total, "lots"), markup=False)
 
 
 @app.command()
-def facilities(db: DbOption = None) -> None:
-    """List registered facilities."""
-    reg = _store(db).registry()
-    table = Table("facility", "name", "stage", "country", "operator", "technology", "CAHRA")
-    for f in sorted(reg.facilities.values(), key=lambda f: f.id):
-        table.add_row(
-            f.id,
-            f.name,
-            "/".join(f.stages),
-            f.country,
-            f.operator,
-            f.technology_origin,
-            "yes" if f.cahra else "",
-        )
-    out.print(table)
+def facilities(db: DbOption = None, as_json: JsonFlag = False) -> None:
+    """List registered facilities, in id order; with --json, one JSON object a line."""
+    found = sorted(_store(db).registry().facilities.values(), key=lambda f: f.id)
+    if as_json:
+        for f in found:
+            print(json.dumps(render.facility_json(f)))
+        return
+    render.print_table(out, render.facilities_table(found))
 
 
 @app.command()
 def discrepancies(
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON Lines.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Receipts whose measured mass differed from the shipped mass beyond tolerance."""
     rows = _store(db).discrepancies()
     if as_json:
         for d in rows:
-            print(
-                json.dumps(
-                    {
-                        "event_id": d.event_id,
-                        "lot": d.lot,
-                        "from": d.origin,
-                        "to": d.destination,
-                        "shipped_kg": d.shipped_kg,
-                        "received_kg": d.received_kg,
-                        "delta_kg": d.delta_kg,
-                        "time": display_time(d.time),
-                    }
-                )
-            )
+            print(json.dumps(d.to_json()))
         return
-    table = Table("receive event", "lot", "from → to", "shipped kg", "received kg", "Δ kg", "Δ %")
-    for d in rows:
-        table.add_row(
-            d.event_id,
-            d.lot,
-            f"{d.origin} → {d.destination}",
-            f"{d.shipped_kg:,.3f}",
-            f"{d.received_kg:,.3f}",
-            f"{d.delta_kg:+,.3f}",
-            f"{d.delta_kg / d.shipped_kg:+.2%}",
-        )
-    out.print(table)
-    out.print(f"{len(rows)} discrepancies")
+    render.print_table(out, render.discrepancies_table(rows))
+    out.print(f"{len(rows):,} discrepancies")
 
 
 def _usage_error_class() -> type[Exception]:

@@ -249,5 +249,8 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def trace(store: Store, lot_id: str) -> dict[str, Any]:
-    """A lot's state and materialized provenance, as ``raretrace trace --json`` prints it."""
-    return lot_view(store.lot(lot_id))
+    """A lot's state and materialized provenance, as ``raretrace trace --json`` prints it:
+    the lot view an evidence bundle claims, and the discrepancies in the lot's lineage."""
+    view = lot_view(store.lot(lot_id))
+    view["discrepancies"] = [d.to_json() for d in store.lineage_discrepancies(lot_id)]
+    return view
