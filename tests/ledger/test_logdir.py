@@ -265,6 +265,18 @@ def test_a_new_ledger_cannot_take_another_ledgers_directory(tmp_path: Path) -> N
     assert _files(log_dir) == files
 
 
+def test_a_new_ledger_cannot_start_over_a_published_log(tmp_path: Path) -> None:
+    log_dir = tmp_path / "log"
+    _original(str(tmp_path / "a.db"), log_dir)
+    for suffix in ("", "-wal", "-shm"):  # rm a.db; raretrace init: same path, same directory
+        Path(f"{tmp_path / 'a.db'}{suffix}").unlink(missing_ok=True)
+    files = _files(log_dir)
+    with pytest.raises(ConfigError, match="already holds a published log"):
+        service.init_ledger(str(tmp_path / "a.db"), log_dir=log_dir)
+    assert not (tmp_path / "a.db").exists()
+    assert _files(log_dir) == files
+
+
 def test_a_moved_sqlite_file_keeps_its_log(tmp_path: Path, clone: Clone) -> None:
     log_dir = tmp_path / "log"
     _original(str(tmp_path / "a.db"), log_dir)

@@ -43,6 +43,7 @@ from raretrace.ledger.logdir import (
 )
 from raretrace.ledger.settings import LEDGER_ID, LedgerSettings
 from raretrace.ledger.transparency import KEY_FILE, LedgerLog, LogSettings, create_log
+from raretrace.log.tiles import tiles_on_disk
 from raretrace.store import schema
 from raretrace.store.store import Store
 
@@ -51,20 +52,29 @@ REGISTRY_KEY_FILE = "registry.key"  # as in service.py: the registry authority's
 
 def check_free_for_new_ledger(db: str, directory: Path) -> None:
     """Refuse to start a new ledger in ``db`` (before anything is created) in a directory
-    that already holds another database's log."""
-    owner = read_owner(directory.resolve())
-    if owner is None:
+    that already holds another database's log, or any published log: a new ledger's first
+    checkpoint would be a second, different tree under that log's key."""
+    directory = directory.resolve()
+    owner = read_owner(directory)
+    published = (directory / "checkpoint").exists() or tiles_on_disk(directory) > 0
+    if owner is None and not published:
         return
     try:
         location = location_of(db)
     except ArgumentError:
         return  # not a database URL: opening it says so
-    if owner.database == location or _holds_ledger(db):
+    if _holds_ledger(db):
         return  # an existing ledger: its own directory is what counts (``settle_at_init``)
+    if owner is not None and owner.database != location:
+        raise ConfigError(
+            f"the log directory {directory} already belongs to the ledger in"
+            f" {owner.database}; a new ledger needs a log directory of its own: choose another"
+            " --log-dir"
+        )
     raise ConfigError(
-        f"the log directory {directory.resolve()} already belongs to the ledger in"
-        f" {owner.database}; a new ledger needs a log directory of its own: choose another"
-        " --log-dir"
+        f"the log directory {directory} already holds a published log (its checkpoint and"
+        " tiles), whose database is gone or empty; a new ledger starts a log of its own:"
+        f" choose another --log-dir, or delete {directory} if that log is to be discarded"
     )
 
 
