@@ -12,10 +12,10 @@ Every test needs only the repository: test vectors are in ``tests/vectors/`` and
 in ``tests/data/``. Every file a test makes lives under pytest's base temporary folder, which
 pytest removes after a passing run (``tmp_path_retention_policy = "failed"`` in
 pyproject.toml; a failed test's folder is kept for inspection):
-``_temporary_files_stay_inside_the_run`` points ``tempfile`` and ``TMPDIR`` (inherited by the
-CLI subprocesses) there, since ledger logs hold private keys. The one exception is the
-PostgreSQL server's folder (tests/pg.py), which the ``postgres`` OS user must reach and
-``pg_server`` removes itself.
+``_temporary_files_stay_inside_the_run`` points ``tempfile``, ``TMPDIR`` and ``XDG_DATA_HOME``
+(inherited by the CLI subprocesses) there, since ledger logs hold private keys. The one
+exception is the PostgreSQL server's folder (tests/pg.py), which the ``postgres`` OS user must
+reach and ``pg_server`` removes itself.
 """
 
 from __future__ import annotations
@@ -48,28 +48,37 @@ def _load_pg_helper() -> ModuleType:
 pg = _load_pg_helper()
 
 
+# Where programs put files that outlive them: temporary files (``tempfile``, ``TMPDIR``) and the
+# user's data folder (``XDG_DATA_HOME``: ``raretrace demo`` keeps its log keys there).
+REDIRECTED = ("TMPDIR", "XDG_DATA_HOME")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _temporary_files_stay_inside_the_run(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Path]:
-    """Send every ``tempfile`` file and folder of this run, and of the processes it starts
-    (``TMPDIR``), into pytest's base temporary folder, which pytest removes after the run.
+) -> Iterator[dict[str, Path]]:
+    """Send every ``tempfile`` file and every user-data file of this run, and of the
+    processes it starts (``TMPDIR``, ``XDG_DATA_HOME``), into pytest's base temporary folder,
+    which pytest removes after the run.
 
     Tests make their files under ``tmp_path`` / ``tmp_path_factory``; this catches whatever
-    else uses ``tempfile`` (the code under test, libraries), so no ledger log with its private
-    key outlives the run in the system's temporary folder.
+    else writes such files (the code under test, libraries), so no ledger log with its private
+    key outlives the run in the system's temporary folder or the user's home.
     """
-    inside = tmp_path_factory.mktemp("tmp", numbered=False)
-    saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"] = tempfile.tempdir = str(inside)
+    folders = {name: tmp_path_factory.mktemp(name.lower(), numbered=False) for name in REDIRECTED}
+    saved_env = {name: os.environ.get(name) for name in REDIRECTED}
+    saved_tempdir = tempfile.tempdir
+    os.environ.update({name: str(folder) for name, folder in folders.items()})
+    tempfile.tempdir = str(folders["TMPDIR"])
     try:
-        yield inside
+        yield folders
     finally:
         tempfile.tempdir = saved_tempdir
-        if saved_env is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = saved_env
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

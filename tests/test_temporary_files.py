@@ -1,5 +1,6 @@
-"""No file a test makes outlives the run: ledger logs (which hold private keys) and anything
-made with ``tempfile`` live under pytest's temporary folders, which pytest removes."""
+"""No file a test makes outlives the run: ledger logs (which hold private keys), anything made
+with ``tempfile`` and the user-data files of the processes tests start live under pytest's
+temporary folders, which pytest removes."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_a_test_ledger_cannot_be_made_without_saying_where_its_log_goes(tmp_path
     assert not (tmp_path / "ledger.db").exists()
 
 
-def test_tempfile_and_child_processes_write_under_pytests_folder(
+def test_temporary_and_user_data_files_go_under_pytests_folder(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     base = tmp_path_factory.getbasetemp()
@@ -41,9 +42,14 @@ def test_tempfile_and_child_processes_write_under_pytests_folder(
     assert _inside(made, base)
     made.rmdir()
     child = subprocess.run(
-        [sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"],
+        [sys.executable, "-c", CHILD],
         check=True,
         capture_output=True,
         text=True,
     )
-    assert _inside(Path(child.stdout.strip()), base)
+    temporary, user_data = child.stdout.splitlines()
+    assert _inside(Path(temporary), base)
+    assert _inside(Path(user_data), base)  # where `raretrace demo` keeps its log keys
+
+
+CHILD = "import os, tempfile; print(tempfile.gettempdir()); print(os.environ['XDG_DATA_HOME'])"
