@@ -49,15 +49,14 @@ from raretrace.domain.model import (
     Tolerance,
 )
 from raretrace.domain.model import normalize_time as _normalize_time
+from raretrace.domain.receipts import LineageDiscrepancy, lineage_discrepancies
 from raretrace.domain.registry import Registry, parse_facility, parse_participant
 from raretrace.domain.rules import check_balance, consume
 from raretrace.domain.views import lot_view
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
 from raretrace.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from raretrace.log.note import Ed25519Verifier, parse_note_unverified
-from raretrace.log.witness import (
-    verify_cosigned_checkpoint,
-)
+from raretrace.log.witness import verify_cosigned_checkpoint
 from raretrace.trust import TrustedKeys, b64_exact, parse_trust, read_trust_file
 
 __all__ = [
@@ -243,6 +242,9 @@ class Verdict:
     participants: tuple[str, ...]
     transforms: int
     tolerance: Tolerance
+    #: Receipts in the lineage that weighed more or less than shipped (information, not a
+    #: failure), recomputed from the bundle's events with its tolerance.
+    discrepancies: tuple[LineageDiscrepancy, ...] = ()
 
     def origin_by_country(self) -> dict[str, float]:
         """Countries' shares of the lot's conserved-element mass, largest first."""
@@ -291,13 +293,14 @@ def verify_bundle(
     lot = _attempt(f"recomputing lot {bundle.lot!r}", lineage.recompute_lot, source, bundle.lot,
                    trust.tolerance)  # fmt: skip
     _check_claim(bundle.claim, lot)
+    upstream = _attempt("receipts", lineage_discrepancies, source, cutoffs, trust.tolerance)
     if unused:  # checked last, so a dropped event is reported as what it breaks
         raise VerificationError(f"proof hash {min(unused)} is used by no proof")
     return Verdict(
         lot=lot, checkpoint=checkpoint, log_key=log_key.vkey, witnesses=cosigners,
         custody_events=len(custody), registry_events=len(leaves) - len(custody),
         participants=tuple(sorted({str(e["actor"]) for _, e in custody})),
-        transforms=transforms, tolerance=trust.tolerance,
+        transforms=transforms, tolerance=trust.tolerance, discrepancies=tuple(upstream),
     )  # fmt: skip
 
 

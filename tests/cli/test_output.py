@@ -175,3 +175,42 @@ def test_trace_json_adds_the_discrepancies_and_keeps_every_other_field(ledger: P
         "time": "2025-01-03T00:00:00Z",
     }  # fmt: skip
     assert json.loads(run("trace", OTHER, "--json", cwd=ledger).stdout)["discrepancies"] == []
+
+
+@pytest.fixture(scope="module")
+def signed_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The split lot's evidence bundle from a ledger that requires signatures, and its trust."""
+    cwd = tmp_path_factory.mktemp("signed")
+    registry = json.loads((FIXTURES / "example_registry.json").read_text())
+    for participant in registry["participants"]:
+        who = participant["id"]
+        made = run("keygen", "--participant", who, "--out", f"{who}.key",
+                   "--valid-from", "2024-01-01T00:00:00Z", cwd=cwd)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        participant["keys"] = [json.loads(made.stdout)]
+    (cwd / "registry.json").write_text(json.dumps(registry))
+    (cwd / "e.jsonl").write_text("".join(json.dumps(e) + "\n" for e in _events()))
+    signed = run("sign", "e.jsonl", "--key", "lynas-au.key", "--key", "lynas-my.key", cwd=cwd)
+    assert signed.returncode == 0, signed.stderr
+    (cwd / "signed.jsonl").write_text(signed.stdout)
+    steps = [
+        ("init",), ("registry", "load", "registry.json"), ("ingest", "signed.jsonl"),
+        ("export", SPLIT, "--bundle", "b.json", "--write-trust", "trust.txt"),
+    ]  # fmt: skip
+    for step in steps:
+        done = run(*step, cwd=cwd)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return cwd
+
+
+def test_verify_shows_the_discrepancies_upstream_as_information(signed_bundle: Path) -> None:
+    done = run("verify", "b.json", "--trust", "trust.txt", cwd=signed_bundle)
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert f"VERIFIED: lot {SPLIT} (concentrate, 983.092 kg, active)" in text
+    assert "origin by country (share of the rare-earth element mass in this lot): AU 100.0%" in text
+    assert "discrepancies upstream (information, not a failure): 1 receipt(s)" in text
+    assert (
+        f"receipt r1 of {MINED} at MY-GEBENG (from AU-MTWELD): shipped 1,000.123 kg,"
+        " received 983.092 kg (-17.031 kg, -1.7%)"
+    ) in text

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from raretrace.cli import render
 from raretrace.cli.main import DbOption, _store, app, out
 from raretrace.domain.errors import ConfigError, VerificationError
 from raretrace.ledger.bundle import export_bundle, trust_file
@@ -96,8 +97,8 @@ def _render(v: Verdict) -> None:
         if v.witnesses
         else "no witness cosignature required"
     )
-    countries = ", ".join(f"{c} {s:.1%}" for c, s in v.origin_by_country().items())
-    out.print(f"VERIFIED: lot {lot.id} ({lot.form}, {lot.mass_kg:,.3f} kg, {lot.status})")
+    countries = render.join_shares(v.origin_by_country())
+    out.print(f"VERIFIED: lot {lot.id} ({lot.form}, {render.kg(lot.mass_kg)} kg, {lot.status})")
     out.print(f"  checkpoint: {cp.origin} size {cp.size}, log signature trusted; {cosigned}")
     out.print(
         f"  {v.custody_events} events and {v.registry_events} registry records: inclusion"
@@ -105,7 +106,25 @@ def _render(v: Verdict) -> None:
     )
     out.print(
         f"  custody chain, {v.transforms} transforms' mass balance (tolerance"
-        f" {v.tolerance.relative:.4%} or {v.tolerance.absolute_kg} kg), claimed state and"
-        " provenance recomputed"
+        f" {v.tolerance.relative:.4%} or {render.kg(v.tolerance.absolute_kg)} kg), claimed state"
+        " and provenance recomputed"
     )
-    out.print(f"  origin by country (share of contained elements): {countries or 'none'}")
+    out.print(
+        "  origin by country (share of the rare-earth element mass in this lot):"
+        f" {countries or 'none'}"
+    )
+    _render_upstream(v)
+
+
+def _render_upstream(v: Verdict) -> None:
+    """The receipts in the lineage that weighed more or less than shipped: information for the
+    buyer, not a failure (the custody chain and every mass balance checked)."""
+    if not v.discrepancies:
+        out.print("  discrepancies upstream: none (every receipt weighed what was shipped)")
+        return
+    out.print(
+        f"  discrepancies upstream (information, not a failure): {len(v.discrepancies)}"
+        " receipt(s) weighed more or less than was shipped, beyond the tolerance:"
+    )
+    for d in v.discrepancies:
+        out.print(f"    {render.receipt_line(d)}", markup=False)
