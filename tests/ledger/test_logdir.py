@@ -22,7 +22,7 @@ from examples import example_events, example_registry
 from ledger_support import new_ledger, snapshot
 from raretrace.domain.errors import ConfigError
 from raretrace.ledger import service
-from raretrace.ledger.append import writer_transaction
+from raretrace.ledger.append import Ledger, writer_transaction
 from raretrace.ledger.audit import audit_ledger
 from raretrace.ledger.logdir import OWNER_FILE
 from raretrace.ledger.transparency import KEY_FILE
@@ -104,9 +104,12 @@ def _original(db_url: str, log_dir: Path) -> None:
 
 
 def _refused(db: str, match: str, log_dir: Path) -> None:
-    """An ingest into ``db`` is refused with ``match`` and changes nothing anywhere."""
-    ledger = service.open_ledger(db)
+    """Writing to ``db`` is refused with ``match`` and changes nothing anywhere: up front by
+    ``open_ledger``, and by the writer lock's check for a Ledger opened without it."""
+    ledger = Ledger(Store.open(db))
     before, files = snapshot(ledger), _files(log_dir)
+    with pytest.raises(ConfigError, match=match):
+        service.open_ledger(db)
     with pytest.raises(ConfigError, match=match):
         ledger.ingest([(1, _extract(1))])
     assert snapshot(ledger) == before

@@ -25,7 +25,7 @@ from raretrace.ledger.keyfiles import (
     read_key_file,
     write_key_file,
 )
-from raretrace.ledger.logdir import new_ledger_id
+from raretrace.ledger.logdir import check_directory, new_ledger_id
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LogSettings, create_log
 from raretrace.store import schema
@@ -120,8 +120,21 @@ def _check_unchanged(
 
 
 def open_ledger(db: str) -> Ledger:
-    """The append path over an initialised ledger."""
-    return Ledger(Store.open(db, access="write"))
+    """The append path over an initialised ledger.
+
+    Refused up front (before any input is read) if the ledger may not append to its log
+    directory: a copy of another database, a directory ahead or diverged, tiles under another
+    root (``logdir.py``); every write checks again under the writer lock.
+    """
+    ledger = Ledger(Store.open(db, access="write"))
+    try:
+        with ledger.store.engine.connect() as conn:
+            check_directory(conn, ledger.settings)
+            ledger.log.check_tiles(conn, ledger.store.size(conn))
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger
 
 
 def keygen(
