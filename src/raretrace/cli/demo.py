@@ -15,10 +15,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from raretrace.cli import tour
 from raretrace.cli.main import app, err, out
 from raretrace.demo.simulation import MIN_EVENTS
 from raretrace.domain.errors import ConfigError
-from raretrace.domain.model import STAGES, Lot
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
 from raretrace.store import schema
@@ -135,7 +135,7 @@ def demo(
                 report = ledger.ingest(stream, on_batch=tick)
         elapsed = time.perf_counter() - started
     try:
-        _tour(store, report, elapsed)
+        tour.show(out, store, report, elapsed)
     finally:
         store.close()
 
@@ -177,57 +177,3 @@ def _drop_demo(db: str) -> None:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     finally:
         store.close()
-
-
-def _showcase_magnet(store: Store) -> Lot | None:
-    """A magnet lot worth showing: made in Malaysia if any, from the most source mines."""
-    best: tuple[int, int, str] | None = None
-    chosen = None
-    for lot in store.lots(form="magnet", limit=5000):
-        mines = {m for shares in lot.provenance.by_mine.values() for m in shares}
-        score = (int(lot.provenance.path[-1].country == "MY"), len(mines), lot.id)
-        if best is None or score > best:
-            best, chosen = score, lot
-    return chosen
-
-
-def _tour(store: Store, report: IngestReport, elapsed: float) -> None:
-    counts = store.counts()
-    out.print(
-        f"[bold]raretrace demo[/] — {report.accepted:,} events in {elapsed:.1f} s "
-        f"({report.accepted / max(elapsed, 1e-9):,.0f} events/s), "
-        f"{report.rejected} rejected, {report.discrepancies} discrepancies"
-    )
-    out.print("events: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts["events"].items())))
-    out.print("lots: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts["lots"].items())))
-    if report.rejections:
-        first = report.rejections[0]
-        out.print(f"[red]first rejection[/] line {first.line}: {first.error.message}")
-    showcase = _showcase_magnet(store)
-    if showcase is not None:
-        view = service.trace(store, showcase.id)
-        out.print(f"\n[bold]Trace of magnet lot {view['lot']}[/] ({view['mass_kg']:,} kg):")
-        for element in ("Nd", "Pr", "Dy", "Tb"):
-            shares = view["origin"]["by_country"].get(element)
-            if shares:
-                mix = ", ".join(
-                    f"{k} {v:.1%}" for k, v in sorted(shares.items(), key=lambda i: -i[1])
-                )
-                out.print(f"  {element}: {view['elements_kg'][element]:,.3f} kg from {mix}")
-        out.print("  passed through, by stage:")
-        for stage in STAGES:
-            places = [
-                f"{s['facility']} ({s['country']})" for s in view["path"] if s["stage"] == stage
-            ]
-            if places:
-                out.print(f"    {stage}: {', '.join(places)}")
-        out.print(f"  (full view: raretrace --db {store.url} trace {view['lot']} --json)")
-    found = store.discrepancies(limit=1)
-    if found:
-        d = found[0]
-        out.print(
-            f"\n[bold]Leakage flagged[/]: lot {d.lot} left {d.origin} weighing "
-            f"{d.shipped_kg:,.3f} kg and arrived at {d.destination} weighing "
-            f"{d.received_kg:,.3f} kg ({d.delta_kg:+,.3f} kg, "
-            f"{d.delta_kg / d.shipped_kg:+.2%}); all: raretrace --db {store.url} discrepancies"
-        )

@@ -16,11 +16,13 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from raretrace.domain.model import Facility, Lot, display_time
+from raretrace.domain.model import RECYCLED, Facility, Lot, display_time
 from raretrace.domain.views import lot_view
 
 __all__ = [
     "LOT_FIELDS",
+    "MAGNET_ELEMENTS",
+    "JsonReceipt",
     "Receipt",
     "discrepancies_table",
     "facilities_table",
@@ -212,6 +214,8 @@ def _share_example(view: dict[str, Any]) -> str:
     magnet = [e for e in MAGNET_ELEMENTS if e in masses]
     element = magnet[0] if magnet else max(masses, key=lambda e: masses[e])
     country, part = max(by_country[element].items(), key=lambda item: item[1])
+    if country == RECYCLED:  # scrap has no mine: it is its own origin (domain.provenance)
+        return f"{share(part)} of the {element} in this lot is recycled material"
     return f"{share(part)} of the {element} in this lot came from mines in {country}"
 
 
@@ -230,7 +234,7 @@ def _upstream(console: Console, view: dict[str, Any], shown: int) -> None:
         markup=False,
     )
     for d in found[:shown]:
-        console.print(f"  {receipt_line(_JsonReceipt(d))}", markup=False)
+        console.print(f"  {receipt_line(JsonReceipt(d))}", markup=False)
     if len(found) > shown:
         console.print(
             f"  ... {len(found) - shown} more; `raretrace trace {view['lot']} --json` lists"
@@ -252,7 +256,7 @@ def _where(view: dict[str, Any]) -> str:
     )
 
 
-class _JsonReceipt:
+class JsonReceipt:
     """A discrepancy as ``trace --json`` lists it, read as a ``Receipt``."""
 
     def __init__(self, doc: dict[str, Any]) -> None:

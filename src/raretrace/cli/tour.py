@@ -1,0 +1,148 @@
+"""The tour ``raretrace demo`` prints: what was built, what its words mean, one magnet traced
+from mine to magnet, one leak flagged, and the next commands to try on this very ledger."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from rich.console import Console
+
+from raretrace.cli import render
+from raretrace.domain.model import STAGES, Lot
+from raretrace.ledger import service
+from raretrace.ledger.append import IngestReport
+from raretrace.store.store import Store
+
+__all__ = ["EVENT_WORDS", "STATUS_WORDS", "show"]
+
+#: What each event type records, in words (docs/formats.md has the fields).
+EVENT_WORDS = {
+    "participant": "a registry record: a company, with its signing keys",
+    "facility": "a registry record: a site, its stages (mine, separation, ...) and operator",
+    "extract": "material taken from a mine (or a scrap stream) becomes a new lot",
+    "ship": "a lot leaves a facility for another; it is in transit until received",
+    "receive": "the consignee takes delivery and records the mass that arrived",
+    "transform": "a process (separation, reduction, alloying, magnet making, recycling) uses"
+    " input lots and makes new ones; a split divides a lot, a merge combines lots",
+    "adjust": "a recorded loss or gain on a lot (sampling, spillage, moisture, write-off)",
+}
+
+#: What each lot status means.
+STATUS_WORDS = {
+    "active": "at a facility, can be used or shipped",
+    "in_transit": "shipped, not yet received",
+    "consumed": "used up by a transform (its material lives on in the lots made from it)",
+    "written_off": "adjusted to nothing (lost or scrapped)",
+}
+
+
+def show(out: Console, store: Store, report: IngestReport, elapsed: float) -> None:
+    """Print the tour of a freshly built demo ledger."""
+    counts = store.counts()
+    out.print(
+        f"[bold]raretrace demo[/] — {report.accepted:,} events in {elapsed:.1f} s "
+        f"({report.accepted / max(elapsed, 1e-9):,.0f} events/s), "
+        f"{report.rejected:,} rejected, {report.discrepancies:,} discrepancies"
+    )
+    if report.rejections:
+        first = report.rejections[0]
+        out.print(f"[red]first rejection[/] line {first.line}: {first.error.message}")
+    _glossary(out, counts)
+    magnet = _showcase_magnet(store)
+    if magnet is not None:
+        _magnet(out, service.trace(store, magnet.id))
+    _leak(out, store)
+    _next(out, store.url, magnet)
+
+
+def _glossary(out: Console, counts: dict[str, Any]) -> None:
+    out.print("\n[bold]What was recorded[/] (events, by type):")
+    for kind, number in sorted(counts["events"].items()):
+        words = EVENT_WORDS.get(kind, "")
+        out.print(f"  {kind} {number:,}: {words}", markup=False)
+    out.print("[bold]Lots now[/] (by status):")
+    for status, number in sorted(counts["lots"].items()):
+        words = STATUS_WORDS.get(status, "")
+        out.print(f"  {status} {number:,}: {words}", markup=False)
+
+
+def _showcase_magnet(store: Store) -> Lot | None:
+    """A magnet lot worth showing: made in Malaysia if any, from the most source mines."""
+    best: tuple[int, int, str] | None = None
+    chosen = None
+    for lot in store.lots(form="magnet", limit=5000):
+        mines = {m for shares in lot.provenance.by_mine.values() for m in shares}
+        score = (int(lot.provenance.path[-1].country == "MY"), len(mines), lot.id)
+        if best is None or score > best:
+            best, chosen = score, lot
+    return chosen
+
+
+def _magnet(out: Console, view: dict[str, Any]) -> None:
+    out.print(
+        f"\n[bold]Trace of magnet lot {view['lot']}[/] ({render.kg(view['mass_kg'])} kg),"
+        " where its magnet elements came from:"
+    )
+    for element in render.MAGNET_ELEMENTS:
+        shares = view["origin"]["by_country"].get(element)
+        if shares:
+            out.print(
+                f"  {element}: {render.kg(view['elements_kg'][element])} kg, from"
+                f" {render.join_shares(shares)} (shares of the {element} in this lot)",
+                markup=False,
+            )
+    out.print("  passed through, by stage:")
+    for stage in STAGES:
+        places = [f"{s['facility']} ({s['country']})" for s in view["path"] if s["stage"] == stage]
+        if places:
+            out.print(f"    {stage}: {', '.join(places)}", markup=False)
+    upstream = view["discrepancies"]
+    if upstream:
+        out.print(
+            f"  {len(upstream):,} receipt(s) upstream weighed more or less than was shipped;"
+            f" the first: {render.receipt_line(render.JsonReceipt(upstream[0]))}",
+            markup=False,
+        )
+
+
+def _leak(out: Console, store: Store) -> None:
+    found = store.discrepancies(limit=1)
+    if not found:
+        return
+    d = found[0]
+    out.print(
+        f"\n[bold]Leakage flagged[/]: lot {d.lot} left {d.origin} weighing"
+        f" {render.kg(d.shipped_kg)} kg and arrived at {d.destination} weighing"
+        f" {render.kg(d.received_kg)} kg ({render.signed_kg(d.delta_kg)} kg,"
+        f" {render.signed_share(d.delta_kg / d.shipped_kg if d.shipped_kg else 0.0)}): a"
+        " receipt that differs from its shipment beyond the tolerance is accepted and flagged"
+    )
+
+
+def _next(out: Console, db: str, magnet: Lot | None) -> None:
+    """The next commands to try, with this ledger's path and a real lot id."""
+    ledger = f"raretrace --db {shlex.quote(db)}"
+    lines = [
+        (f"{ledger} lots --form magnet", "list lots (--json for JSON Lines)"),
+        (f"{ledger} discrepancies", "every receipt that arrived lighter or heavier"),
+    ]
+    if magnet is not None:
+        lot = shlex.quote(magnet.id)
+        lines = [
+            (f"{ledger} trace {lot}", "the whole trace (--json for machines)"),
+            *lines,
+            (
+                f"{ledger} export {lot} --bundle magnet-bundle.json --write-trust demo-trust.txt",
+                "the lot's evidence bundle, and this ledger's public keys to check it with",
+            ),
+            (
+                "raretrace verify magnet-bundle.json --trust demo-trust.txt",
+                "check the bundle offline: no database, only the file and trusted keys",
+            ),
+        ]
+    lines.append((f"{ledger} audit", "replay every event and check every table and the log"))
+    out.print("\n[bold]Next, try[/]:")
+    for command, why in lines:
+        out.print(f"  {command}", markup=False)
+        out.print(f"      {why}", markup=False)
