@@ -72,6 +72,9 @@ def test_event_types() -> None:
         "adjust",
         "participant",
         "facility",
+        "licence",
+        "accreditation",
+        "audit",
     )
 
 

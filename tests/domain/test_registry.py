@@ -1,4 +1,6 @@
-"""``parse_registry``: the registry file's rules (shapes, countries, stages, operators, ids)."""
+"""``parse_registry``: the registry file's rules (shapes, countries, stages, operators, ids).
+
+Licences, accreditations, audits and roles: tests/domain/test_licensing.py."""
 
 from __future__ import annotations
 
@@ -116,9 +118,10 @@ def test_document_must_be_an_object(doc: object) -> None:
 
 
 def test_unknown_top_level_keys() -> None:
-    exc = rejected({**ISSUE_REGISTRY, "licences": []})
+    exc = rejected({**ISSUE_REGISTRY, "permits": []})
     assert exc.rule == "registry-format"
-    assert "['licences']" in exc.detail
+    assert "['permits']" in exc.detail
+    assert "'licences'" in exc.detail  # names the keys it accepts
 
 
 @pytest.mark.parametrize("key", ["participants", "facilities"])

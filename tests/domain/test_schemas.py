@@ -59,7 +59,10 @@ def test_schema_enums_match_the_code() -> None:
     transform = next(b for b in EVENT_SCHEMA["oneOf"] if b["title"] == "transform")
     assert transform["properties"]["process"]["enum"] == list(PROCESSES)
     assert REGISTRY_SCHEMA["$defs"]["stage"]["enum"] == list(STAGES)
-    for name in ("participant", "key", "facility", "country", "stage", "id"):
+    for name in (
+        "participant", "key", "facility", "country", "stage", "id", "time", "licence",
+        "accreditation", "audit",
+    ):  # fmt: skip
         assert defs[name] == REGISTRY_SCHEMA["$defs"][name], name
 
 
@@ -187,7 +190,7 @@ def _fac(**changes: Any) -> dict[str, Any]:
 
 
 INVALID_REGISTRIES = {
-    "unknown top-level key": {**ISSUE_REGISTRY, "licences": []},
+    "unknown top-level key": {**ISSUE_REGISTRY, "permits": []},
     "participants not a list": {"participants": {}},
     "lower-case country": {"participants": [{"id": "p", "name": "P", "country": "my"}]},
     "three-letter country": {"participants": [{"id": "p", "name": "P", "country": "MYS"}]},

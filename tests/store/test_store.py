@@ -141,7 +141,8 @@ def test_migrations_match_the_schema(db_url: str, tmp_path: Path) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []
-    assert store.schema_revision() == "0002"
+    store.require_ready()  # at the head of the migrations
+    assert store.schema_revision() is not None
 
 
 def test_an_empty_database_asks_for_init(db_url: str) -> None:

@@ -86,13 +86,17 @@ class AdjustEvent(Event):
 
 @dataclass(frozen=True, slots=True)
 class RegistryEvent(Event):
-    """A participant or facility record entering the registry (``record`` is its JSON form)."""
+    """A registry record (participant, facility, licence, accreditation or audit) entering
+    the registry; ``record`` is its JSON form."""
 
     record: Mapping[str, Any]
 
 
 LedgerEvent = ExtractEvent | ShipEvent | ReceiveEvent | TransformEvent | AdjustEvent | RegistryEvent
-EVENT_TYPES = ("extract", "ship", "receive", "transform", "adjust", "participant", "facility")
+EVENT_TYPES = (
+    "extract", "ship", "receive", "transform", "adjust", "participant", "facility",
+    "licence", "accreditation", "audit",
+)  # fmt: skip
 
 
 def _fail(rule: str, subject: str, message: str) -> ValidationError:
@@ -330,4 +334,7 @@ _PARSERS = {
     "adjust": _adjust,
     "participant": _registry,
     "facility": _registry,
+    "licence": _registry,
+    "accreditation": _registry,
+    "audit": _registry,
 }

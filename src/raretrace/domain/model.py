@@ -57,6 +57,8 @@ class Participant:
     name: str
     country: str
     keys: tuple[ParticipantKey, ...] = ()
+    #: Some of ``operator``, ``auditor``, ``authority`` (domain/licensing.py ROLES).
+    roles: tuple[str, ...] = ("operator",)
 
 
 @dataclass(frozen=True, slots=True)

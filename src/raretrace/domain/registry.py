@@ -1,4 +1,5 @@
-"""The registry of participants and facilities, and the checks a registry file must pass."""
+"""The registry of participants, facilities, licences, accreditations and audits, and the
+checks a registry file must pass."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ from typing import Any
 
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.ids import check_id
+from raretrace.domain.licensing import (
+    Accreditation,
+    Audit,
+    ComplianceRecord,
+    Licence,
+    parse_accreditation,
+    parse_audit,
+    parse_licence,
+    parse_roles,
+)
 from raretrace.domain.model import STAGES, Facility, Participant
 
 #: The largest yearly capacity a facility may declare, in tonnes: 10^9 t, about what the
@@ -23,12 +34,34 @@ _RANGES: dict[str, tuple[float, float, str]] = {
 }
 
 
+#: A record of the registry, of any kind.
+RegistryRecord = Participant | Facility | ComplianceRecord
+#: The lists a registry file may hold, in the order they are applied (later ones name
+#: records of earlier ones).
+REGISTRY_LISTS: tuple[str, ...] = (
+    "participants", "facilities", "accreditations", "licences", "audits",
+)  # fmt: skip
+
+
 @dataclass(slots=True)
 class Registry:
-    """Participants and facilities by id; what rules look up facts in."""
+    """Registry records by id; what rules and compliance packs look up facts in."""
 
     participants: dict[str, Participant] = field(default_factory=dict)
     facilities: dict[str, Facility] = field(default_factory=dict)
+    licences: dict[str, Licence] = field(default_factory=dict)
+    accreditations: dict[str, Accreditation] = field(default_factory=dict)
+    audits: dict[str, Audit] = field(default_factory=dict)
+
+    def copy(self) -> Registry:
+        """A copy whose record maps can change without touching this one."""
+        return Registry(
+            dict(self.participants),
+            dict(self.facilities),
+            dict(self.licences),
+            dict(self.accreditations),
+            dict(self.audits),
+        )
 
     def facility(self, facility_id: str) -> Facility:
         try:
@@ -39,12 +72,29 @@ class Registry:
                 "load it with `raretrace registry load FILE`"
             ) from None
 
-    def add(self, record: Participant | Facility) -> None:
+    def record(self, kind: str, record_id: str) -> RegistryRecord | None:
+        """The record of registry event type ``kind`` with id ``record_id``, if registered."""
+        tables: dict[str, Mapping[str, RegistryRecord]] = {
+            "participant": self.participants,
+            "facility": self.facilities,
+            "licence": self.licences,
+            "accreditation": self.accreditations,
+            "audit": self.audits,
+        }
+        return tables[kind].get(record_id)
+
+    def add(self, record: RegistryRecord) -> None:
         """Add or replace one record (the caller has validated it)."""
         if isinstance(record, Participant):
             self.participants[record.id] = record
-        else:
+        elif isinstance(record, Facility):
             self.facilities[record.id] = record
+        elif isinstance(record, Licence):
+            self.licences[record.id] = record
+        elif isinstance(record, Accreditation):
+            self.accreditations[record.id] = record
+        else:
+            self.audits[record.id] = record
 
 
 def _text(obj: Mapping[str, Any], key: str, subject: str, *, required: bool = True) -> str:
@@ -111,6 +161,7 @@ def parse_participant(obj: object) -> Participant:
         name=_text(obj, "name", subject),
         country=_country(obj, "country", subject),
         keys=parse_keys(obj.get("keys"), subject),
+        roles=parse_roles(obj.get("roles"), subject),
     )
 
 
@@ -168,30 +219,77 @@ def parse_facility(obj: object, participants: Mapping[str, Participant]) -> Faci
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RegistryDocument:
+    """The records of one registry file, checked, in the order they must be applied."""
+
+    participants: tuple[Participant, ...] = ()
+    facilities: tuple[Facility, ...] = ()
+    accreditations: tuple[Accreditation, ...] = ()
+    licences: tuple[Licence, ...] = ()
+    audits: tuple[Audit, ...] = ()
+
+    def records(self) -> tuple[RegistryRecord, ...]:
+        """Every record, participants first (facilities name their operator, licences and
+        audits name participants and facilities)."""
+        return (
+            *self.participants, *self.facilities, *self.accreditations, *self.licences,
+            *self.audits,
+        )  # fmt: skip
+
+
 def parse_registry(
     doc: object, known: Registry | None = None
 ) -> tuple[list[Participant], list[Facility]]:
-    """Check a whole registry document against itself and what is ``known`` already.
+    """Check a whole registry document; returns its participants and facilities (the
+    compliance records are checked too: ``parse_registry_document`` returns them all)."""
+    parsed = parse_registry_document(doc, known)
+    return list(parsed.participants), list(parsed.facilities)
 
-    Returns the records in the order they must be applied (participants first, since
-    facilities name their operator).
-    """
+
+def parse_registry_document(doc: object, known: Registry | None = None) -> RegistryDocument:
+    """Check a whole registry document against itself and what is ``known`` already."""
     if not isinstance(doc, Mapping):
         raise ValidationError("registry-format", "registry", "must be a JSON object")
-    unknown = set(doc) - {"participants", "facilities"}
+    unknown = set(doc) - set(REGISTRY_LISTS)
     if unknown:
         raise ValidationError(
             "registry-format",
             "registry",
-            f"unknown top-level keys {sorted(unknown)}; expected 'participants' and 'facilities'",
+            f"unknown top-level keys {sorted(unknown)}; expected some of"
+            f" {', '.join(repr(k) for k in REGISTRY_LISTS)}",
         )
+    everyone = known.copy() if known else Registry()
     participants = [parse_participant(p) for p in _list(doc, "participants")]
     _unique(participants, "participant")
-    everyone = dict(known.participants) if known else {}
-    everyone.update({p.id: p for p in participants})
-    facilities = [parse_facility(f, everyone) for f in _list(doc, "facilities")]
+    everyone.participants.update({p.id: p for p in participants})
+    facilities = [parse_facility(f, everyone.participants) for f in _list(doc, "facilities")]
     _unique(facilities, "facility")
-    return participants, facilities
+    everyone.facilities.update({f.id: f for f in facilities})
+    accreditations = [parse_accreditation(a, everyone) for a in _list(doc, "accreditations")]
+    _unique(accreditations, "accreditation")
+    licences = [parse_licence(x, everyone) for x in _list(doc, "licences")]
+    _unique(licences, "licence")
+    audits = [parse_audit(a, everyone) for a in _list(doc, "audits")]
+    _unique(audits, "audit")
+    return RegistryDocument(
+        tuple(participants), tuple(facilities), tuple(accreditations), tuple(licences),
+        tuple(audits),
+    )  # fmt: skip
+
+
+def parse_record(kind: str, obj: object, known: Registry) -> RegistryRecord:
+    """One record of registry event type ``kind`` (participant, facility, licence,
+    accreditation, audit), checked against the ``known`` registry."""
+    if kind == "participant":
+        return parse_participant(obj)
+    if kind == "facility":
+        return parse_facility(obj, known.participants)
+    if kind == "licence":
+        return parse_licence(obj, known)
+    if kind == "accreditation":
+        return parse_accreditation(obj, known)
+    return parse_audit(obj, known)
 
 
 def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
@@ -201,7 +299,7 @@ def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _unique(records: Iterable[Participant | Facility], kind: str) -> None:
+def _unique(records: Iterable[RegistryRecord], kind: str) -> None:
     seen: set[str] = set()
     for r in records:
         if r.id in seen:

@@ -32,13 +32,12 @@ from raretrace.domain.model import (
     WRITTEN_OFF,
     Facility,
     Lot,
-    Participant,
     Provenance,
     Tolerance,
     display_time,
 )
 from raretrace.domain.provenance import at_source, merge_paths, mix, restrict, step_at
-from raretrace.domain.registry import Registry, parse_facility, parse_participant
+from raretrace.domain.registry import Registry, RegistryRecord, parse_record
 
 
 class LedgerState(Protocol):
@@ -76,7 +75,7 @@ class Effects:
     #: adjusted. The index for traces, audits and bundles.
     links: list[tuple[str, str, float]] = field(default_factory=list)
     discrepancy: Discrepancy | None = None
-    record: Participant | Facility | None = None
+    record: RegistryRecord | None = None
 
 
 def _lot_gone_message(lot: Lot) -> str:
@@ -442,12 +441,8 @@ def apply_adjust(state: LedgerState, event: AdjustEvent, seq: int, tol: Toleranc
 
 
 def apply_registry(state: LedgerState, event: RegistryEvent, seq: int, tol: Tolerance) -> Effects:
-    """Add or update a participant or facility."""
-    if event.type == "participant":
-        record: Participant | Facility = parse_participant(event.record)
-    else:
-        record = parse_facility(event.record, state.registry.participants)
-    return Effects(record=record)
+    """Add or update a registry record (participant, facility, licence, accreditation, audit)."""
+    return Effects(record=parse_record(event.type, event.record, state.registry))
 
 
 _APPLY = {
@@ -462,7 +457,7 @@ _APPLY = {
 
 def apply(state: LedgerState, event: LedgerEvent, seq: int, tol: Tolerance) -> Effects:
     """What ``event`` (to be number ``seq`` in the log) does, or the rule it breaks."""
-    if event.type != "participant" and event.type != "facility":
+    if not isinstance(event, RegistryEvent):
         _check_participant(state, event.actor, event)
     rule = _APPLY[type(event)]
     effects: Effects = rule(state, event, seq, tol)  # type: ignore[operator]

@@ -377,7 +377,7 @@ def _event_id(item: Item) -> str | None:
 
 
 def _copy_registry(reg: Registry) -> Registry:
-    return Registry(dict(reg.participants), dict(reg.facilities))
+    return reg.copy()
 
 
 #: Young container objects allowed to pile up before an ingest collects generations 0-1.

@@ -28,7 +28,8 @@ from sqlalchemy import Connection, func, select
 from raretrace.domain import jsontext, lineage
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import parse_event
-from raretrace.domain.model import Lot, Participant
+from raretrace.domain.licensing import ComplianceRecord
+from raretrace.domain.model import Lot
 from raretrace.domain.registry import Registry
 from raretrace.domain.rules import Effects, apply
 from raretrace.ledger.audit_log import _LogCheck
@@ -43,7 +44,13 @@ from raretrace.ledger.audit_signatures import Verdict, _Verifier
 from raretrace.ledger.recompute import StoredHistory
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.store import schema
-from raretrace.store.rows import lot_from_row, lot_to_row, record_row
+from raretrace.store.rows import (
+    compliance_record_row,
+    lot_from_row,
+    lot_to_row,
+    record_row,
+    registry_record_json,
+)
 from raretrace.store.store import Store
 
 __all__ = ["AuditReport", "Finding", "audit_ledger"]
@@ -72,8 +79,7 @@ class _Replay:
         record = effects.record
         if record is not None:
             self.registry.add(record)
-            kind = "participant" if isinstance(record, Participant) else "facility"
-            self.record_seq[(kind, record.id)] = seq
+            self.record_seq[(registry_record_json(record)[0], record.id)] = seq
 
 
 class _Merge:
@@ -328,7 +334,11 @@ class _Audit:
             self._compare_record(
                 "facilities", f"facility {fid!r}", facilities.pop(fid, None), expected
             )
-        for table, extra in (("participants", participants), ("facilities", facilities)):
+        records = self._compare_compliance_records()
+        for table, extra in (
+            ("participants", participants), ("facilities", facilities),
+            ("registry_records", records),
+        ):  # fmt: skip
             for rid in extra:
                 self.report.add(
                     "tables",
@@ -336,6 +346,20 @@ class _Audit:
                     repr(rid),
                     "stored record that no registry event registers (inserted directly)",
                 )
+
+    def _compare_compliance_records(self) -> dict[tuple[str, str], Any]:
+        """Compare licences, accreditations and audits; returns the stored rows no event made."""
+        reg, table = self.replay.registry, schema.registry_records
+        stored = {(r.kind, r.id): r for r in self.conn.execute(select(table))}
+        records: list[ComplianceRecord] = [
+            *reg.accreditations.values(), *reg.licences.values(), *reg.audits.values(),
+        ]  # fmt: skip
+        for record in records:
+            kind = registry_record_json(record)[0]
+            expected = compliance_record_row(record, self.replay.record_seq[(kind, record.id)])
+            row = stored.pop((kind, record.id), None)
+            self._compare_record("registry_records", f"{kind} {record.id!r}", row, expected)
+        return stored
 
     def _compare_record(self, table: str, key: str, row: Any, expected: dict[str, Any]) -> None:
         if row is None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from raretrace.domain.model import Facility, Lot, Participant
-from raretrace.domain.registry import Registry
+from raretrace.domain.model import Lot, Participant
+from raretrace.domain.registry import Registry, RegistryRecord
 from raretrace.domain.rules import Discrepancy, Effects
 
 
@@ -26,7 +26,7 @@ class BatchState:
     events: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     discrepancies: list[tuple[int, Discrepancy]] = field(default_factory=list)
-    records: list[tuple[int, Participant | Facility]] = field(default_factory=list)
+    records: list[tuple[int, RegistryRecord]] = field(default_factory=list)
     bodies: dict[str, str] = field(default_factory=dict)
     #: Whether a participant record (and so possibly its keys) changed in this batch.
     keys_changed: bool = False

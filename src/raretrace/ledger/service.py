@@ -14,7 +14,7 @@ from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError
 from raretrace.domain.keys import parse_key, sign_event
 from raretrace.domain.model import REGISTRY_ACTOR, Tolerance, normalize_time
-from raretrace.domain.registry import Registry, parse_registry
+from raretrace.domain.registry import Registry, parse_registry_document
 from raretrace.domain.views import lot_view
 from raretrace.ledger import loghome
 from raretrace.ledger.append import IngestReport, Ledger
@@ -29,7 +29,7 @@ from raretrace.ledger.logdir import check_directory, new_ledger_id
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LogSettings, create_log
 from raretrace.store import schema
-from raretrace.store.rows import facility_to_json, participant_to_json
+from raretrace.store.rows import registry_record_json
 from raretrace.store.store import Store
 
 REGISTRY_KEY_FILE = "registry.key"
@@ -192,17 +192,12 @@ def registry_events(
     Unchanged records give no event, so loading the same file twice changes nothing. With a
     ``signer`` (the registry authority's key) each event is signed.
     """
-    participants, facilities = parse_registry(doc, known)
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     out = []
-    for kind, record, current in (
-        *(
-            ("participant", participant_to_json(p), known.participants.get(p.id))
-            for p in participants
-        ),
-        *(("facility", facility_to_json(f), known.facilities.get(f.id)) for f in facilities),
-    ):
-        if current is not None and _record_json(kind, current) == record:
+    for parsed in parse_registry_document(doc, known).records():
+        kind, record = registry_record_json(parsed)
+        current = known.record(kind, parsed.id)
+        if current is not None and registry_record_json(current)[1] == record:
             continue
         digest = hashlib.sha256(canonical_json(record)).hexdigest()[:16]
         event = {
@@ -214,10 +209,6 @@ def registry_events(
         }
         out.append(sign_event(event, signer.private_key, signer.kid) if signer else event)
     return out
-
-
-def _record_json(kind: str, record: Any) -> dict[str, Any]:
-    return participant_to_json(record) if kind == "participant" else facility_to_json(record)
 
 
 def load_registry(ledger: Ledger, path: Path) -> IngestReport:

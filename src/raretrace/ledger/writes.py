@@ -9,12 +9,18 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
 
-from raretrace.domain.model import Lot, Participant
+from raretrace.domain.licensing import RECORD_KINDS, ComplianceRecord
+from raretrace.domain.model import Facility, Lot, Participant
 from raretrace.ledger.batch import BatchState
 from raretrace.ledger.cache import LotCache
 from raretrace.store import schema
 from raretrace.store.bulk import executemany
-from raretrace.store.rows import lot_to_row, provenance_to_json, record_row
+from raretrace.store.rows import (
+    compliance_record_row,
+    lot_to_row,
+    provenance_to_json,
+    record_row,
+)
 
 _LOT_COLUMNS = [c.name for c in schema.lots.columns if c.name != "id"]
 _LOT_UPDATE = (
@@ -86,8 +92,19 @@ def write_batch(conn: Connection, state: BatchState, cache: LotCache) -> list[tu
 
 def _write_records(conn: Connection, state: BatchState) -> None:
     for seq, record in state.records:
+        if not isinstance(record, Participant | Facility):
+            _write_compliance_record(conn, record, seq)
+            continue
         table = schema.participants if isinstance(record, Participant) else schema.facilities
         values = record_row(record, seq)
         done = conn.execute(update(table).where(table.c.id == record.id).values(values))
         if done.rowcount == 0:
             conn.execute(insert(table).values(id=record.id, **values))
+
+
+def _write_compliance_record(conn: Connection, record: ComplianceRecord, seq: int) -> None:
+    table, kind = schema.registry_records, RECORD_KINDS[type(record)]
+    values = compliance_record_row(record, seq)
+    where = (table.c.kind == kind) & (table.c.id == record.id)
+    if conn.execute(update(table).where(where).values(values)).rowcount == 0:
+        conn.execute(insert(table).values(kind=kind, id=record.id, **values))

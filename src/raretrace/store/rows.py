@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from raretrace.domain import jsontext
+from raretrace.domain.licensing import RECORD_KINDS, ComplianceRecord
 from raretrace.domain.model import Facility, Lot, Participant, Provenance
 from raretrace.domain.provenance import from_json, to_json
+from raretrace.domain.registry import RegistryRecord
 
 
 def lot_to_row(lot: Lot, provenance_json: str | None) -> dict[str, Any]:
@@ -100,4 +102,21 @@ def participant_to_json(p: Participant) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": p.id, "name": p.name, "country": p.country}
     if p.keys:
         doc["keys"] = [k.to_json() for k in p.keys]
+    if p.roles != ("operator",):  # the default is left out, so older records stay as they were
+        doc["roles"] = list(p.roles)
     return doc
+
+
+def registry_record_json(record: RegistryRecord) -> tuple[str, dict[str, Any]]:
+    """A registry record's event type and its JSON form, as its registry event carries it."""
+    if isinstance(record, Participant):
+        return "participant", participant_to_json(record)
+    if isinstance(record, Facility):
+        return "facility", facility_to_json(record)
+    return RECORD_KINDS[type(record)], record.to_json()
+
+
+def compliance_record_row(record: ComplianceRecord, seq: int) -> dict[str, Any]:
+    """The ``registry_records`` row of a licence, accreditation or audit (all but ``kind``
+    and ``id``); ``seq`` is the registry event that recorded it."""
+    return {"body": json.dumps(record.to_json(), separators=(",", ":")), "seq": seq}

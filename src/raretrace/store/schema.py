@@ -64,6 +64,18 @@ facilities = Table(
     Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
 )
 
+#: Licences, accreditations and audits (``kind`` is the registry event type): ``body`` is the
+#: record as registered (JSON), ``seq`` the registry event that set it; added in 0003.
+registry_records = Table(
+    "registry_records",
+    metadata,
+    Column("kind", String(16), nullable=False),
+    Column("id", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
+    PrimaryKeyConstraint("kind", "id"),
+)
+
 #: The current state of every lot, with its materialized provenance (JSON).
 lots = Table(
     "lots",

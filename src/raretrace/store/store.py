@@ -20,13 +20,16 @@ from sqlalchemy.sql.elements import BindParameter
 
 from raretrace.domain.errors import ConfigError, NotFound
 from raretrace.domain.model import Lot, display_time
-from raretrace.domain.registry import Registry, parse_facility, parse_participant
+from raretrace.domain.registry import Registry, parse_facility, parse_participant, parse_record
 from raretrace.domain.rules import Discrepancy
 from raretrace.store import schema
 from raretrace.store.engine import Access, open_engine, unusable_database
 from raretrace.store.rows import lot_from_row
 
 _ID_CHUNK = 900  # stays under every backend's bound-parameter limit
+#: Accreditations before licences and audits: whether an audit counts depends on them, and
+#: parse order is record order when one file holds all three.
+_RECORD_ORDER = ("accreditation", "licence", "audit")
 _AFTER_ALL = 2**62  # a sequence number after every event: a lot's lineage up to now
 # Built once: a fresh ``in_(list)`` per call leaves a reference cycle (SQLAlchemy's bind
 # parameter and its value list) that only the cycle collector frees, which the append path
@@ -133,6 +136,10 @@ class Store:
             reg.add(parse_participant({**doc, "country": row.country}))
         for row in conn.execute(select(schema.facilities.c.body)):
             reg.add(parse_facility(json.loads(row.body), reg.participants))
+        table = schema.registry_records
+        records = conn.execute(select(table.c.kind, table.c.body))
+        for kind, body in sorted(records, key=lambda r: _RECORD_ORDER.index(r.kind)):
+            reg.add(parse_record(kind, json.loads(body), reg))
         return reg
 
     # -- lots -------------------------------------------------------------------------------
