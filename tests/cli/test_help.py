@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,12 +21,25 @@ pytestmark = pytest.mark.integration
 
 PLAIN = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
 
-COMMANDS = [
-    (), ("init",), ("keygen",), ("sign",), ("ingest",), ("trace",), ("lots",), ("facilities",),
-    ("discrepancies",), ("audit",), ("export",), ("verify",), ("demo",), ("registry", "load"),
-    ("log", "checkpoint"), ("log", "vkey"), ("log", "prove"), ("log", "consistency"),
-    ("witness", "keygen"), ("witness", "cosign"),
-]  # fmt: skip
+
+def _every_command() -> list[tuple[str, ...]]:
+    """The root and every command and subcommand the app has, as typed on the command line."""
+    import typer.main
+
+    from raretrace.cli.main import full_app
+
+    found: list[tuple[str, ...]] = [()]
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            found.append((*path, name))
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(full_app()), ())
+    return found
+
+
+COMMANDS = _every_command()
 
 #: What Typer prints for a type when no metavar is given: <str>, <int>, <path>, <bool>,
 #: <list[Path]>, <int range>, ...
