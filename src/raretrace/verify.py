@@ -553,7 +553,7 @@ def _check_balances(source: BundleHistory, cutoffs: Mapping[str, float], tol: To
 
 # --- the claim -------------------------------------------------------------------------------
 
-_SHARE_FIELDS = ("origin", "recycled_share")
+_SHARE_FIELDS = ("origin", "recycled_share", "routes", "by_stage", "claimed")
 
 
 def expected_view(lot: Lot) -> dict[str, Any]:
@@ -580,7 +580,10 @@ def _compare(where: str, claimed: Any, expected: Any, diffs: list[str], *, unit:
             return
         for key in sorted(expected):
             inner = 1e-9 if key in _SHARE_FIELDS else unit
-            _compare(f"{where}.{key}", claimed[key], expected[key], diffs, unit=inner)
+            mine, theirs = claimed[key], expected[key]
+            if key == "routes":  # compared by route, whatever order near-equal shares take
+                mine, theirs = _by_route(mine), _by_route(theirs)
+            _compare(f"{where}.{key}", mine, theirs, diffs, unit=inner)
     elif isinstance(expected, list):
         if not isinstance(claimed, list) or len(claimed) != len(expected):
             diffs.append(f"{where}: claimed {claimed!r}, recomputed {expected!r}")
@@ -594,6 +597,31 @@ def _compare(where: str, claimed: Any, expected: Any, diffs: list[str], *, unit:
             diffs.append(f"{where}: claimed {claimed!r}, recomputed {expected:.12g}")
     elif claimed != expected:
         diffs.append(f"{where}: claimed {claimed!r}, recomputed {expected!r}")
+
+
+def _by_route(routes: Any) -> Any:
+    """Per element, each route's share keyed by its steps (``mine AU/AU > separation MY/AU``:
+    stage, country / technology origin). Anything not shaped like routes, or listing a route
+    twice, is left as it is, for ``_compare`` to report."""
+    try:
+        out = {}
+        for element, shares in routes.items():
+            keyed = {_route_name(r["steps"]): r["share"] for r in shares if set(r) == _ROUTE}
+            if len(keyed) != len(shares):
+                return routes
+            out[element] = keyed
+        return out
+    except (AttributeError, KeyError, TypeError):
+        return routes
+
+
+_ROUTE, _STEP = {"share", "steps"}, {"stage", "country", "technology_origin"}
+
+
+def _route_name(steps: list[Mapping[str, Any]]) -> str:
+    if any(set(s) != _STEP for s in steps):
+        raise KeyError("step")
+    return " > ".join(f"{s['stage']} {s['country']}/{s['technology_origin']}" for s in steps)
 
 
 def _keys(value: Any) -> str:

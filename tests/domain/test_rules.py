@@ -862,12 +862,17 @@ def test_mixing_two_mines_gives_weighted_shares_summing_to_one(state: State) -> 
     assert prov.by_mine["Ce"] == {"US-MP": 1.0}
     for shares in (*prov.by_mine.values(), *prov.by_country.values()):
         assert math.fsum(shares.values()) == pytest.approx(1.0)
-    # Path: the ordered union of the inputs' paths, each place once, then the merge step.
+    # Path: the ordered union of the inputs' paths, each place once. A merge is bookkeeping
+    # and a receipt at a separation plant processes nothing: neither is a step.
     assert [(s.stage, s.facility) for s in prov.path] == [
         ("mine", "AU-MTWELD"),
-        ("separation", "MY-GEBENG"),
         ("mine", "US-MP"),
     ]
+    assert [(r.share, [s.stage for s in r.steps]) for r in prov.routes["Nd"]] == [
+        (pytest.approx(0.75), ["mine"]),
+        (pytest.approx(0.25), ["mine"]),
+    ]
+    assert [r.steps[0].country for r in prov.routes["Nd"]] == ["AU", "US"]
 
 
 def test_mixing_recycled_and_mined_gives_recycled_share(state: State) -> None:
@@ -911,9 +916,9 @@ def test_path_step_at_transform_uses_process_stage(state: State) -> None:
             process="reduction",
         )
     )
+    # The receipt at the plant is not a step (nothing was processed); the reduction is.
     assert [(s.stage, s.facility) for s in state.lots["MET"].provenance.path] == [
         ("mine", "AU-MTWELD"),
-        ("separation", "MY-MULTI"),
         ("reduction", "MY-MULTI"),
     ]
 

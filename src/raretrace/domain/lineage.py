@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from raretrace.domain.elements import ELEMENT_ORDER
 from raretrace.domain.errors import NotFound, VerificationError
 from raretrace.domain.model import (
     ACTIVE,
@@ -25,10 +26,8 @@ from raretrace.domain.model import (
     Tolerance,
     normalize_time,
 )
-from raretrace.domain.provenance import at_source, merge_paths, mix, restrict, step_at
+from raretrace.domain.provenance import arrived, at_source, restricted, transformed
 from raretrace.domain.rules import consume, scaled
-
-_PROCESS_STAGE = {"separation", "reduction", "alloying", "magnet", "recycling"}
 
 
 class EventSource(Protocol):
@@ -132,11 +131,8 @@ def _created(
             parent = _state(h, memo, item["lot"], seq, tol)
             _, taken, _ = consume(parent, float(item["mass_kg"]), tol)
             contributions.append((taken, parent.provenance))
-        process = body["process"]
-        stage = process if process in _PROCESS_STAGE else facility.stage
-        by_mine, by_country = mix(contributions, elements)
-        path = merge_paths((p.path for _, p in contributions), step_at(facility, stage))
-        prov = Provenance(restrict(by_mine, elements), restrict(by_country, elements), path)
+        whole = transformed(contributions, _wanted(body), facility, body["process"])
+        prov = restricted(whole, elements)
     return Lot(
         id=lot_id,
         form=spec["form"],
@@ -149,6 +145,12 @@ def _created(
         created_seq=seq,
         provenance=prov,
     )
+
+
+def _wanted(body: Mapping[str, Any]) -> list[str]:
+    """The elements a transform's outputs hold, in the order the rules mix them."""
+    held = {e for o in body["outputs"] for e, kg in o["elements_kg"].items() if kg > 0}
+    return sorted(held, key=ELEMENT_ORDER.__getitem__)
 
 
 def _replay(
@@ -172,7 +174,7 @@ def _replay_role(
         facility = h.facility(body["facility"], seq)
         out.status, out.facility, out.custodian = ACTIVE, facility.id, body["actor"]
         out.destination = out.consignee = None
-        out.provenance = lot.provenance.with_step(step_at(facility))
+        out.provenance = arrived(lot.provenance, facility)
         return out
     if role == "consumed":
         spec = next(i for i in body["inputs"] if i["lot"] == lot.id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from raretrace.domain.errors import ValidationError
 
@@ -119,23 +119,59 @@ class PathStep:
 Shares = dict[str, dict[str, float]]
 
 
+class RouteStep(NamedTuple):
+    """One processing step on an element's route: the stage, where, and whose technology.
+
+    A named tuple rather than a dataclass: routes are hashed and compared on every mix, and a
+    tuple's hash and equality run in C (a dataclass's ``__hash__`` is Python code).
+    """
+
+    stage: str
+    country: str
+    technology_origin: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "stage": self.stage,
+            "country": self.country,
+            "technology_origin": self.technology_origin,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RouteShare:
+    """The share of one element's mass that went through ``steps``, in order."""
+
+    share: float
+    steps: tuple[RouteStep, ...]
+
+
+#: element -> the routes its mass took (each sequence of steps once; shares sum to 1).
+Routes = dict[str, tuple[RouteShare, ...]]
+#: scheme -> element -> share of that element's mass claimed under the scheme (at most 1).
+Claimed = dict[str, dict[str, float]]
+
+
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """Where a lot's material came from, per conserved element, and where it has been."""
+    """Where a lot's material came from, per conserved element, and where it has been.
+
+    ``routes`` is, per conserved element, which share of its mass took which sequence of
+    processing steps (``provenance.by_stage`` gives the per-stage marginals); ``claimed`` is,
+    per scheme, the share of each element already claimed (subsidy, recycled content, origin)
+    and ``claims`` the claim events behind it, so a descendant inherits upstream claims.
+    """
 
     by_mine: Shares
     by_country: Shares
     path: tuple[PathStep, ...]
+    routes: Routes = field(default_factory=dict)
+    claimed: Claimed = field(default_factory=dict)
+    claims: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def recycled_share(self) -> dict[str, float]:
         """Per element, the share that came from collected scrap of unknown origin."""
         return {e: s.get(RECYCLED, 0.0) for e, s in self.by_mine.items()}
-
-    def with_step(self, step: PathStep) -> Provenance:
-        """The same provenance with ``step`` appended to the path unless already on it."""
-        if step in self.path:
-            return self
-        return Provenance(self.by_mine, self.by_country, (*self.path, step))
 
 
 @dataclass(slots=True)

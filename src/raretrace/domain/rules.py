@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from raretrace.domain import provenance
 from raretrace.domain.elements import CONSERVED, ELEMENT_ORDER
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.events import (
@@ -36,7 +37,7 @@ from raretrace.domain.model import (
     Tolerance,
     display_time,
 )
-from raretrace.domain.provenance import at_source, merge_paths, mix, restrict, step_at
+from raretrace.domain.provenance import at_source, restricted, transformed
 from raretrace.domain.registry import Registry, RegistryRecord, parse_record
 
 
@@ -262,7 +263,7 @@ def apply_receive(state: LedgerState, event: ReceiveEvent, seq: int, tol: Tolera
     arrived.status, arrived.time, arrived.facility = ACTIVE, event.time, facility.id
     arrived.custodian, arrived.destination, arrived.consignee = event.actor, None, None
     arrived.shipped_seq = None
-    arrived.provenance = lot.provenance.with_step(step_at(facility))
+    arrived.provenance = provenance.arrived(lot.provenance, facility)
     effects = Effects(lots=[arrived], links=[(lot.id, "received", received)])
     if abs(received - lot.mass_kg) > tol.of(lot.mass_kg):
         effects.discrepancy = Discrepancy(
@@ -358,8 +359,7 @@ def apply_transform(state: LedgerState, event: TransformEvent, seq: int, tol: To
         effects.links.append((lot.id, "consumed", taken_kg))
         contributions.append((taken, lot.provenance))
     check_balance(event, [c for c, _ in contributions], tol)
-    stage = PROCESS_STAGE[event.process] or facility.stage
-    provs = _output_provenance(event, contributions, step_at(facility, stage))
+    provs = _output_provenance(event, contributions, facility)
     created = _new_lots(state, event, facility, event.outputs, provs, seq)
     effects.lots.extend(created)
     effects.links.extend((lot.id, "created", lot.mass_kg) for lot in created)
@@ -369,23 +369,14 @@ def apply_transform(state: LedgerState, event: TransformEvent, seq: int, tol: To
 def _output_provenance(
     event: TransformEvent,
     contributions: list[tuple[dict[str, float], Provenance]],
-    step: object,
+    facility: Facility,
 ) -> list[Provenance]:
     wanted = sorted(
         {e for spec in event.outputs for e in spec.elements_kg}, key=ELEMENT_ORDER.__getitem__
     )
-    by_mine, by_country = mix(contributions, wanted)
-    path = merge_paths((p.path for _, p in contributions), step)  # type: ignore[arg-type]
-    whole = Provenance(by_mine, by_country, path)
-    out = []
-    for spec in event.outputs:
-        mine = restrict(by_mine, spec.elements_kg)
-        # Outputs holding every element of the mix share one Provenance (and its stored JSON).
-        same = mine is by_mine
-        out.append(
-            whole if same else Provenance(mine, restrict(by_country, spec.elements_kg), path)
-        )
-    return out
+    whole = transformed(contributions, wanted, facility, event.process)
+    # Outputs holding every element of the mix share one Provenance (and its stored JSON).
+    return [restricted(whole, spec.elements_kg) for spec in event.outputs]
 
 
 def check_balance(event: TransformEvent, consumed: list[dict[str, float]], tol: Tolerance) -> None:

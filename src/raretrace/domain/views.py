@@ -13,6 +13,7 @@ from typing import Any
 from raretrace.domain.elements import oxide_equivalent, total_reo
 from raretrace.domain.errors import VerificationError
 from raretrace.domain.model import Lot, display_time
+from raretrace.domain.provenance import by_stage, routes_to_json
 
 
 def _rounder(digits: int | None) -> Callable[[float], float]:
@@ -75,6 +76,15 @@ def _view(lot: Lot, mass_digits: int | None, share_digits: int | None) -> dict[s
         "origin": {"by_country": shares(p.by_country), "by_mine": shares(p.by_mine)},
         "recycled_share": {e: share(v) for e, v in p.recycled_share().items()},
         "path": [s.to_json() for s in p.path],
+        "routes": {
+            e: [{**r, "share": share(r["share"])} for r in routes]
+            for e, routes in routes_to_json(p.routes).items()
+        },
+        "by_stage": {
+            e: {stage: {c: share(v) for c, v in at.items()} for stage, at in stages.items()}
+            for e, stages in by_stage(p.routes).items()
+        },
+        "claimed": {scheme: {e: share(v) for e, v in c.items()} for scheme, c in p.claimed.items()},
     }
     if lot.destination:
         view.update(in_transit_to=lot.destination, consignee=lot.consignee)
