@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.exc import DBAPIError
 
 from examples import example_events, example_registry
 from ledger_support import new_ledger, snapshot
@@ -218,3 +222,86 @@ def test_a_json_lines_file_saved_on_windows_ingests(db_url: str, tmp_path: Path)
     ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     report = ledger.ingest(service.numbered_lines(path))
     assert (report.accepted, report.rejected) == (5, 0), report.rejections
+
+
+# --- opening: what is not a ledger, read-only opens -------------------------------------------
+
+NOT_A_LEDGER = {
+    "text": b"hello, this is not a ledger\n",
+    "random bytes": bytes(range(256)) * 16,
+    "a fake SQLite header": b"SQLite format 3\x00" + bytes(4080),
+}
+
+
+@pytest.mark.parametrize("content", NOT_A_LEDGER.values(), ids=NOT_A_LEDGER.keys())
+@pytest.mark.parametrize("access", ["read", "write", "create"])
+def test_a_file_that_is_not_a_ledger_is_refused_naming_it_and_left_alone(
+    tmp_path: Path, content: bytes, access: Any
+) -> None:
+    path = tmp_path / "chain.db"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=r"chain\.db.* check --db / \$RARETRACE_DB"):
+        Store.open(str(path), access=access).require_ready()
+    assert path.read_bytes() == content
+    assert [p.name for p in tmp_path.iterdir()] == ["chain.db"]
+
+
+def test_a_folder_is_not_a_ledger(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a file; --db names the ledger's SQLite file"):
+        Store.open(str(tmp_path), access="read")
+
+
+@pytest.mark.parametrize("access", ["read", "write"])
+def test_only_create_makes_a_database_file(tmp_path: Path, access: Any) -> None:
+    with pytest.raises(
+        ConfigError, match=r"there is no ledger at .*make one with `raretrace init`"
+    ):
+        Store.open(str(tmp_path / "typo.db"), access=access)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_open_cannot_write_and_leaves_nothing_beside_the_file(
+    db_url: str, tmp_path: Path
+) -> None:
+    new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log").close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    store = Store.open(db_url, access="read")
+    store.require_ready()
+    assert store.size() == len(REGISTRY["participants"]) + len(REGISTRY["facilities"])
+    with pytest.raises(DBAPIError, match=r"(?i)read.?only"), store.engine.begin() as conn:
+        conn.execute(schema.meta.insert().values(key="x", value="y"))
+    store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="runs the reader as another user: needs root")
+def test_a_ledger_the_reader_may_not_write_is_read_in_place(tmp_path: Path) -> None:
+    """A user who may not write the file or its folder (an archived ledger, another user's)
+    reads it immutable: SQLite could make no -shm there, and nothing is created."""
+    # Outside pytest's folder, which only root may enter; removed at the end.
+    where = Path(tempfile.mkdtemp(dir="/var/tmp"))
+    try:
+        db = str(where / "chain.db")
+        new_ledger(db, REGISTRY, log_dir=where / "log").close()
+        where.chmod(0o555)
+        (where / "chain.db").chmod(0o444)
+        before = sorted(p.name for p in where.iterdir())
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            code = 1
+            try:
+                os.setgid(65534)
+                os.setuid(65534)  # nobody
+                assert not os.access(db, os.W_OK)
+                store = Store.open(db, access="read")
+                store.require_ready()
+                code = 0 if store.size() == 4 and store.registry().facilities else 3
+                store.close()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert sorted(p.name for p in where.iterdir()) == before
+    finally:
+        where.chmod(0o755)
+        shutil.rmtree(where)

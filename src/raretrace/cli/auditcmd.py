@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from raretrace.cli.main import DbOption, _store, app, err, out
-from raretrace.domain.errors import NotFound
+from raretrace.domain.errors import ConfigError, NotFound
 from raretrace.ledger.audit import AuditReport, audit_ledger
 
 __all__ = ["app"]
@@ -29,7 +29,7 @@ def audit(
         bool, typer.Option("--full", help="Recompute the lineage of every lot, not a sample.")
     ] = False,
     sample: Annotated[
-        int, typer.Option(metavar="N", help="Lots whose lineage is recomputed.")
+        int, typer.Option(metavar="N", help="Lots whose lineage is recomputed.", min=0)
     ] = 200,
     vkey: Annotated[
         Path | None,
@@ -38,7 +38,9 @@ def audit(
             help="The log's verifier key to trust [default: log.vkey in the log dir].",
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(metavar="N", help="Differences listed (0: all kept).")] = 50,
+    limit: Annotated[
+        int, typer.Option(metavar="N", help="Differences listed (0: all kept).", min=0)
+    ] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     require_signatures: Annotated[
         bool,
@@ -64,9 +66,16 @@ def audit(
 
 def _read_vkey(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8").strip()
+        text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise NotFound(f"cannot read the verifier key {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        text = ""
+    if not text or "\n" in text:
+        raise ConfigError(
+            f"{path} does not hold one verifier key line; give the file `raretrace log vkey` wrote"
+        )
+    return text
 
 
 def _render(report: AuditReport, limit: int) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from raretrace.cli import render
-from raretrace.cli.main import DbOption, _store, app, out
+from raretrace.cli.main import DbOption, _check_output, _store, app, out
 from raretrace.domain.errors import ConfigError, VerificationError
 from raretrace.ledger.bundle import export_bundle, trust_file
 from raretrace.verify import Verdict, read_trust_file, verify_file
@@ -44,6 +44,9 @@ def export(
     ] = False,
 ) -> None:
     """Write a lot's evidence bundle: its lineage's events, proofs, checkpoint and keys."""
+    _check_output(bundle, "the bundle")  # both before anything is written
+    if write_trust is not None:
+        _check_output(write_trust, "the trust file")
     store = _store(db)
     built = export_bundle(store, lot, checkpoint=checkpoint, cosigned=cosigned)
     bundle.write_bytes(built.data)

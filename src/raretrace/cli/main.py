@@ -33,7 +33,7 @@ from raretrace.domain.model import (
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
 from raretrace.ledger.settings import LedgerSettings
-from raretrace.store.engine import ENV_VAR, resolve_db, unusable_database
+from raretrace.store.engine import ENV_VAR, dispose_engines, resolve_db, unusable_database
 from raretrace.store.store import Store
 
 #: Help as plain text (click's formatter), for every command group. Typer's Rich help reads
@@ -103,10 +103,9 @@ def _store(db: str | None, *, write: bool = False) -> Store:
     """The ledger a command reads (or, with ``write``, changes), checked to be initialised.
 
     A reading command opens it read-only: it never creates the file nor leaves files beside
-    it. ``main()`` closes it when the command ends, so SQLite can remove its ``-wal``/``-shm``.
+    it. ``main()`` closes it as the command ends, so SQLite can remove its ``-wal``/``-shm``.
     """
     store = Store.open(_db(db), access="write" if write else "read")
-    _state.setdefault("stores", []).append(store)
     store.require_ready()
     return store
 
@@ -472,16 +471,21 @@ def _usage_error_class() -> type[Exception]:
 _USAGE_ERROR = _usage_error_class()
 
 
-def main() -> None:
-    """Console-script entry point: run the app and turn expected errors into one line."""
+def full_app() -> typer.Typer:
+    """The app with every command registered (tests walk it to reach every command)."""
     # Importing these modules registers their commands on ``app``.
     from raretrace.cli import auditcmd, bundlecmd, credentialcmd, demo, logcmd  # noqa: F401
 
+    return app
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn expected errors into one line."""
+    full_app()
     try:
         code = _run()
     finally:
-        for store in _state.pop("stores", []):  # lets SQLite remove its -wal/-shm files
-            store.close()
+        dispose_engines()  # lets SQLite remove its -wal/-shm files, even after an error
     sys.exit(code)
 
 
@@ -523,4 +527,9 @@ def _unusable(exc: Exception) -> str | None:
         return unusable_database(_state.get("used_db") or resolve_db(_state["db"]), exc)
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"cannot use {exc.filename}: {exc.strerror}"
+    if isinstance(exc, UnicodeDecodeError):  # a file read as text that is not UTF-8
+        return (
+            f"a file given is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset"
+            f" {exc.start}); raretrace reads text files as UTF-8"
+        )
     return None

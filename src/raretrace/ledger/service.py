@@ -59,6 +59,8 @@ def init_ledger(
     except the log directory of a copy (``loghome.py``: ``--log-dir`` gives a copied ledger a
     log of its own, or makes a database that replaces the original the log's owner).
     """
+    if log_origin is not None:  # checked before anything is created
+        checked_id(log_origin, "--log-origin")
     loghome.check_free_for_new_ledger(db, log_dir or default_log_dir(db))
     store = Store.open(db)
     store.upgrade()

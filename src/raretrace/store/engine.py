@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -23,6 +24,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 #: How a command uses the database: ``read`` (never writes, never creates a file),
 #: ``write`` (an existing ledger) or ``create`` (``raretrace init``: the file may be new).
 Access = Literal["read", "write", "create"]
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def resolve_db(db: str | None) -> str:
@@ -59,7 +61,15 @@ def unusable_database(db: str, exc: Exception) -> str:
     return f"cannot use database {db!r}: {first}; check --db / ${ENV_VAR}, {advice}"
 
 
-def _sqlite_setup(engine: Engine, *, read_only: bool) -> None:
+def dispose_engines() -> None:
+    """Close every engine this process opened (the CLI does so as a command ends, whatever
+    the outcome), so SQLite removes its ``-wal``/``-shm`` files and a refused command leaves
+    nothing behind."""
+    for engine in list(_ENGINES):
+        engine.dispose()
+
+
+def _sqlite_setup(engine: Engine, *, access: Access) -> None:
     # pysqlite's own transaction handling defers BEGIN; take it over so a writing
     # transaction is BEGIN IMMEDIATE: writers serialize up front instead of failing mid-batch
     # (the recipe in SQLAlchemy's pysqlite notes, "Serializable isolation / Savepoints").
@@ -67,10 +77,12 @@ def _sqlite_setup(engine: Engine, *, read_only: bool) -> None:
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        if read_only:
+        if access == "read":
             # Refuse every write at the SQL level, whatever the file mode allows.
             cur.execute("PRAGMA query_only=ON")
-        else:
+        elif access == "create":
+            # Persistent: set once by `raretrace init`, so opening a file that is not a
+            # ledger yet for writing (it is refused next) does not convert it.
             cur.execute("PRAGMA journal_mode=WAL")
         # FULL: an acknowledged (committed) batch survives power loss, not only a crash.
         cur.execute("PRAGMA synchronous=FULL")
@@ -150,17 +162,18 @@ def open_engine(db: str, *, access: Access = "create") -> Engine:
         path = Path(db if "://" not in db else parsed.database or "").expanduser().resolve()
         _check_sqlite_file(db, path, access)
         engine = create_engine(_sqlite_url(path, access))
-        _sqlite_setup(engine, read_only=access == "read")
+        _sqlite_setup(engine, access=access)
         _probe(engine, db)
+        _ENGINES.add(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(
             f"unsupported database {db!r}: use a SQLite file path or a postgresql:// URL"
         )
-    if access == "read":  # every transaction of a reading command is READ ONLY
-        options = {"options": "-c default_transaction_read_only=on"}
-        return create_engine(url, pool_pre_ping=True, connect_args=options)
-    return create_engine(url, pool_pre_ping=True)
+    options = {"options": "-c default_transaction_read_only=on"} if access == "read" else {}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=options)
+    _ENGINES.add(engine)  # a reading command's transactions are all READ ONLY (above)
+    return engine
 
 
 def _probe(engine: Engine, db: str) -> None:
