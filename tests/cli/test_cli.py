@@ -155,6 +155,40 @@ def test_demo_builds_tours_and_writes_files_that_ingest_again(tmp_path: Path) ->
     assert "accepted 3000, rejected 0" in ingested.stdout
 
 
+def test_the_demo_keeps_its_log_keys_out_of_the_working_tree(tmp_path: Path) -> None:
+    data = Path(os.environ["XDG_DATA_HOME"])  # pytest's folder (tests/conftest.py)
+    done = run("demo", "--events", "60", "--db", "keys.db", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (log_dir,) = [d for d in (data / "raretrace" / "demo-logs").glob("*/keys-log")
+                  if f"is in {d} (outside this folder" in done.stdout]  # fmt: skip
+    assert (log_dir / "log.key").exists() and (log_dir / "registry.key").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.db"]
+
+
+def test_a_demo_that_cannot_be_built_leaves_nothing(tmp_path: Path) -> None:
+    too_few = run("demo", "--events", "10", cwd=tmp_path)
+    assert too_few.returncode == 2 and "Traceback" not in too_few.stderr
+    assert "Invalid value for '--events'" in too_few.stderr
+    (tmp_path / "taken").write_text("a file, not a folder")
+    done = run("demo", "--events", "60", "--write", "taken/sub", cwd=tmp_path)  # fails midway
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_lots_filters_must_name_something_that_exists(ledger_dir: Path) -> None:
+    bogus = run("lots", "--status", "bogus", cwd=ledger_dir)
+    assert bogus.returncode == 2
+    assert "'bogus' is not one of: active, in_transit, consumed, written_off" in bogus.stderr
+    assert "'powder' is not one of: ore," in run("lots", "--form", "powder", cwd=ledger_dir).stderr
+    assert run("lots", "--limit", "-5", cwd=ledger_dir).returncode == 2
+    near = run("lots", "--facility", "my-gebeng", cwd=ledger_dir)
+    assert (near.returncode, near.stderr) == (
+        2,
+        "error: facility 'my-gebeng' is not in the registry; did you mean MY-GEBENG? list them"
+        " with `raretrace facilities`\n",
+    )
+
+
 def test_demo_refuses_to_overwrite_a_real_ledger(ledger_dir: Path) -> None:
     done = run("demo", "--db", "raretrace.db", "--events", "100", cwd=ledger_dir)
     assert done.returncode == 2

@@ -138,6 +138,15 @@ def test_log_consistency_json_verifies(ledger_dir: Path) -> None:
     one_line_error(run("log", "consistency", "4", "10", cwd=ledger_dir), 2, "no tree of size 10")
 
 
+@pytest.mark.parametrize("sizes", [["0"], ["5", "3"], ["999"], ["--", "-3"]])
+def test_log_consistency_sizes_out_of_range_are_a_bad_argument(
+    ledger_dir: Path, sizes: list[str]
+) -> None:
+    """docs/formats.md: exit 2 for a bad argument; exit 1 is kept for a proof that fails."""
+    done = run("log", "consistency", *sizes, cwd=ledger_dir)
+    one_line_error(done, 2, f"the sizes must satisfy 0 < OLD_SIZE <= NEW_SIZE <= {SIZE}")
+
+
 # --- witness --------------------------------------------------------------------------------
 
 
