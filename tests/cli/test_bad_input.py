@@ -182,12 +182,7 @@ SPECS: dict[str, Spec] = {
     ),
 }
 #: Cases still open, each with who fixes it; a case that starts passing must leave this list.
-KNOWN_OPEN = {
-    ("keygen", "--valid-from", ""): "B (keygen): '' is taken as 'now' and a key is written",
-    ("witness keygen", "--name", RLO): "log/witness: the name is not checked against the id rule",
-    ("issuer status-list", "--out", FOLDER): "credentials: leaves <out>.lock behind",
-    ("issuer status-list", "--url", ""): "credentials: '' is taken as the default URL",
-}
+KNOWN_OPEN: dict[tuple[str, str, str], str] = {}
 #: Baselines that cannot be run as given, and why.
 NO_BASELINE = {
     "verify-credential": "the walk has no credential to verify; its cases are about the files",

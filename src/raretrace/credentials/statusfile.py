@@ -121,6 +121,7 @@ def publish_status_list(
     """Create or update the signed status list ``out`` (and its state), setting ``revoke``."""
     if valid_days < 1:
         raise ConfigError(f"--valid-days must be at least 1, got {valid_days}")
+    _check_target(out, url)
     with _locked(out):
         state = _load_or_create(key, out, url=url, purpose=purpose)
         before = set(state.changes)
@@ -224,6 +225,19 @@ def _refuse_if_behind(out: Path, state: StatusListState) -> None:
             f"the published list {out} has {len(missing)} set entries the state file lacks"
             f" (e.g. index {missing[0]}): the state file is older than the list. Restore the"
             " newest state file; re-signing now would un-revoke credentials"
+        )
+
+
+def _check_target(out: Path, url: str | None) -> None:
+    """Refuse, before the lock file is made, an --out that cannot be a file or an empty --url."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a folder; give the status list's file name")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"--url must be the http(s) URL the list is published at, got {url!r}; drop --url"
+            " for the default under the issuer's did:web host"
         )
 
 

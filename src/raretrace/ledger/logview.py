@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, select, update
 
 from raretrace.domain.errors import ConfigError, NotFound, VerificationError
 from raretrace.ledger.append import writer_transaction
-from raretrace.ledger.keyfiles import write_secret
+from raretrace.ledger.keyfiles import checked_id, write_secret
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LedgerLog, LogSettings
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
@@ -280,6 +280,7 @@ def prove_consistency(
 
 def witness_keygen(name: str, path: Path) -> str:
     """Write a new witness signing key to ``path`` (mode 0600); return its cosigner vkey."""
+    checked_id(name, "--name")  # shown in cosignatures and logs: no hidden or bidi characters
     skey, vkey = generate_cosigner_key(name)
     write_secret(path, skey + "\n")
     return vkey

@@ -143,7 +143,8 @@ def keygen(
     participant: str, path: Path, *, kid: str | None = None, valid_from: str | None = None
 ) -> dict[str, Any]:
     """Write a new key file for ``participant``; returns its registry ``keys`` entry."""
-    when = valid_from or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # An empty --valid-from is a mistake, not "now": only an absent one defaults.
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if valid_from is None else valid_from
     normalize_time(when, "--valid-from")
     checked_id(participant, "--participant")
     if kid is not None:
