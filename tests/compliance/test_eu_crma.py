@@ -20,7 +20,7 @@ def test_single_lot_reports_shares_as_information() -> None:
     [result] = eu_crma.check(ctx(lot(0.8), registry(), "2026-01-01"), facts("eu-crma"))
     assert result.status == "not-applicable"
     assert "Nd separation: CN 80%, EE 20%" in result.reasons
-    assert "Nd separation: CN 80% > 65%" in result.summary
+    assert "one third country holds more than 65% at 2 element-stage(s)" in result.summary
     assert result.rule == "Regulation (EU) 2024/1252 Art. 5(1)(b)"
 
 

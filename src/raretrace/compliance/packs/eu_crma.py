@@ -90,7 +90,12 @@ def assess(lots: list[LotEvidence], facts: Facts) -> tuple[list[str], list[str]]
 def check(ctx: CheckContext, facts: Facts) -> list[CheckResult]:
     """On a single lot: the shares as information (``not-applicable``)."""
     breaches, reasons = assess([ctx.evidence], facts)
-    note = "; on this lot alone: " + "; ".join(breaches) if breaches else ""
+    note = (
+        f"; on this lot alone one third country holds more than"
+        f" {pct(facts.number('max_single_third_country'))} at {len(breaches)} element-stage(s)"
+        if breaches
+        else ""
+    )
     summary = (
         "a portfolio benchmark (the Union's consumption), not a rule for one lot: see"
         f" `raretrace portfolio`{note}"
