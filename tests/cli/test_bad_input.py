@@ -153,6 +153,18 @@ SPECS: dict[str, Spec] = {
             "--log-vkey-file": [*BAD_IN, TEXT],
         },
     ),
+    "check": (
+        # eu-crma on one lot is information only, so the baseline exits 0 whatever the lot.
+        {"lot": "{lot}", "--db": "ledger.db", "--pack": "eu-crma"},
+        {
+            "lot": BAD_ID,
+            "--db": BAD_DB,
+            "--as-of": ["", "yesterday", "2026-02-30"],
+            "--pack": ["", "bogus"],
+            "--declared-value-usd": ["-1", "nan", "inf"],
+            "--prices": [*BAD_IN, TEXT, "inputs/registry.json"],
+        },
+    ),
     "issuer keygen": (
         {"--did": "did:web:council.example", "--out": "issuer2.key"},
         {"--did": ["", "did:example:x", RLO], "--out": [*BAD_OUT, "inputs/issuer.key"]},
