@@ -1,4 +1,6 @@
-"""The credentials package imports only domain (and libraries): never store, ledger or CLI."""
+"""The credentials package imports only domain, log and the offline bundle verifier
+(``raretrace.verify``, ``raretrace.trust``: no database code) and libraries: never store,
+ledger or CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ from pathlib import Path
 import raretrace.credentials
 
 PACKAGE = Path(raretrace.credentials.__file__).parent
-ALLOWED = ("raretrace.credentials", "raretrace.domain", "raretrace.log")
+ALLOWED = (
+    "raretrace.credentials",
+    "raretrace.domain",
+    "raretrace.log",
+    "raretrace.verify",
+    "raretrace.trust",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -23,7 +31,7 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def test_credentials_imports_nothing_outside_domain_and_log() -> None:
+def test_credentials_imports_nothing_outside_domain_log_and_the_bundle_verifier() -> None:
     modules = sorted(PACKAGE.glob("*.py"))
     assert len(modules) >= 10
     for path in modules:

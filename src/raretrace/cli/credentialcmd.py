@@ -14,13 +14,15 @@ from raretrace.cli.main import app, out
 from raretrace.credentials.datamodel import format_datetime, parse_datetime
 from raretrace.credentials.diddoc import did_document
 from raretrace.credentials.didweb import parse_did_web
+from raretrace.credentials.evidence import evidence_check
 from raretrace.credentials.files import read_issuer_key, read_text, read_trust, write_issuer_key
 from raretrace.credentials.keys import new_issuer_key
 from raretrace.credentials.securing import FORMATS, Format
 from raretrace.credentials.statusfile import publish_status_list
 from raretrace.credentials.statuslist import PURPOSES
-from raretrace.credentials.verify import CredentialReport, verify_credential
-from raretrace.domain.errors import ConfigError, VerificationError
+from raretrace.credentials.verify import CredentialReport, NamedCheck, verify_credential
+from raretrace.domain.errors import ConfigError, NotFound, VerificationError
+from raretrace.trust import read_trust_file
 
 __all__ = ["app", "issuer_app"]
 
@@ -155,17 +157,34 @@ def verify_credential_cmd(
         str | None,
         typer.Option(metavar="TIME", help="Check validity at this RFC 3339 time [default: now]."),
     ] = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="BUNDLE",
+            help="The evidence.json issued with it: verify it and recompute every number.",
+        ),
+    ] = None,
+    ledger_trust: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="With --evidence: the ledger's trust file (log vkey, registry key, witnesses).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Check a credential offline: securing, validity, VC 2.0 data model, status."""
+    """Check a credential offline: securing, validity, VC 2.0 data model, status, and with
+    --evidence the bundle it rests on."""
     if not trust:
         raise ConfigError(
             "pass --trust DID_DOC: the did.json of each issuer you trust (the credential's, and"
             " its status list's); nothing is fetched over the network"
         )
+    extra = _evidence(evidence, ledger_trust)
     report = verify_credential(
         read_text(file, "credential"), trust=read_trust(trust), at=_moment(at),
         status_lists=[(str(p), read_text(p, "status list")) for p in status_list or ()],
+        extra=extra,
     )  # fmt: skip
     if as_json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
@@ -173,6 +192,25 @@ def verify_credential_cmd(
             raise typer.Exit(1)
         return
     _render(report)
+
+
+def _evidence(bundle: Path | None, ledger_trust: Path | None) -> list[NamedCheck]:
+    """The ``evidence`` check, when a bundle is given (with the ledger's trust file)."""
+    if bundle is None:
+        if ledger_trust is not None:
+            raise ConfigError("--ledger-trust is for checking --evidence BUNDLE; pass both")
+        return []
+    if ledger_trust is None:
+        raise ConfigError(
+            "--evidence needs --ledger-trust FILE: the ledger's trust file (`raretrace export"
+            " --write-trust` writes it; the council publishes it); keys inside a bundle are"
+            " never trusted on their own"
+        )
+    try:
+        data = bundle.read_bytes()
+    except OSError as exc:
+        raise NotFound(f"cannot read the bundle {bundle}: {exc.strerror}") from None
+    return [evidence_check(data, read_trust_file(ledger_trust), source=str(bundle))]
 
 
 def _moment(at: str | None) -> datetime:

@@ -474,7 +474,15 @@ _USAGE_ERROR = _usage_error_class()
 def full_app() -> typer.Typer:
     """The app with every command registered (tests walk it to reach every command)."""
     # Importing these modules registers their commands on ``app``.
-    from raretrace.cli import auditcmd, bundlecmd, checkcmd, credentialcmd, demo, logcmd  # noqa: F401
+    from raretrace.cli import (  # noqa: F401
+        auditcmd,
+        bundlecmd,
+        certifycmd,
+        checkcmd,
+        credentialcmd,
+        demo,
+        logcmd,
+    )
 
     return app
 

@@ -3,8 +3,8 @@
 The signed list (``--out``) is what the council publishes at the list's URL; it only holds
 bits. What raretrace needs between runs — which indexes were handed to which credential and
 why each set bit was set — lives in a JSON state file beside it, ``<out>.state.json``, which
-the issuer keeps private and backs up. Each run takes a lock (``<out>.lock``), reads the
-state, applies the changes, writes the state, then re-signs and replaces the list (state
+the issuer keeps private and backs up. Each run locks the folder holding ``<out>``, reads
+the state, applies the changes, writes the state, then re-signs and replaces the list (state
 first: a crash in between leaves a list that the next run re-signs, never a list that is
 ahead of its state). A run refuses to go on when the published list has a bit set that the
 state lacks (a restored old state would silently un-revoke), or when the list exists without
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ def state_to_json(state: StatusListState) -> dict[str, Any]:
         "set": {
             str(i): {"reason": c.reason, "time": c.time} for i, c in sorted(state.changes.items())
         },
+        "about": {str(i): a for i, a in sorted(state.about.items())},
     }
 
 
@@ -81,6 +83,7 @@ def parse_state(obj: object, source: str) -> StatusListState:
             length=int(obj["length"]),
             allocated=allocated,
             changes=changes,
+            about={int(i): str(a) for i, a in obj.get("about", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(
@@ -121,7 +124,7 @@ def publish_status_list(
     """Create or update the signed status list ``out`` (and its state), setting ``revoke``."""
     if valid_days < 1:
         raise ConfigError(f"--valid-days must be at least 1, got {valid_days}")
-    _check_target(out, url)
+    _check_arguments(out, url=url, purpose=purpose)
     with _locked(out):
         state = _load_or_create(key, out, url=url, purpose=purpose)
         before = set(state.changes)
@@ -163,6 +166,43 @@ def save_state(out: Path, state: StatusListState) -> None:
         )
 
 
+def allocate_index(
+    out: Path, credential_id: str, *, issuer: str, about: str | None = None
+) -> tuple[StatusListState, int]:
+    """Give ``credential_id`` a fresh index of the list published as ``out`` (under the
+    list's lock, so concurrent issuers never get the same index); the state is saved before
+    the index is returned, so an index is never handed out twice."""
+    with _locked(out):
+        state = _existing_state(out, issuer)
+        state, index = state.allocate(credential_id, about=about)
+        write_atomically(
+            state_path(out), json.dumps(state_to_json(state), indent=2) + "\n", mode=0o600
+        )
+    return state, index
+
+
+def published_format(out: Path) -> Format:
+    """How the list published as ``out`` is secured: ``di`` (JSON) or ``jose`` (a JWS)."""
+    text = read_text(out, "status list")
+    return "di" if text.lstrip().startswith("{") else "jose"
+
+
+def _existing_state(out: Path, issuer: str) -> StatusListState:
+    if not state_path(out).exists():
+        raise ConfigError(
+            f"--status-list {out} has no state file ({state_path(out)}); make the list first"
+            f" with `raretrace issuer status-list --key KEY --out {out}`, or give the list"
+            " that command manages"
+        )
+    state = load_state(out)
+    if state.issuer != issuer:
+        raise ConfigError(
+            f"the status list {out} belongs to {state.issuer}, not to the issuer key's"
+            f" {issuer}; give that issuer's list"
+        )
+    return state
+
+
 def load_state(out: Path) -> StatusListState:
     """The state of the list published as ``out``; NotFound if it has none yet."""
     return parse_state(read_json(state_path(out), "status list state"), str(state_path(out)))
@@ -194,9 +234,7 @@ def _load_or_create(
             " over it would clear every revocation. Restore the state file from your backup, or"
             " choose another --out"
         )
-    chosen = purpose or "revocation"
-    if chosen not in PURPOSES:
-        raise ConfigError(f"--purpose must be one of {', '.join(PURPOSES)}, got {chosen!r}")
+    chosen = "revocation" if purpose is None else purpose  # checked by _check_arguments
     return StatusListState(
         list_url=url or default_list_url(key.did, chosen),
         issuer=key.did,
@@ -228,8 +266,11 @@ def _refuse_if_behind(out: Path, state: StatusListState) -> None:
         )
 
 
-def _check_target(out: Path, url: str | None) -> None:
-    """Refuse, before the lock file is made, an --out that cannot be a file or an empty --url."""
+def _check_arguments(out: Path, *, url: str | None, purpose: str | None) -> None:
+    """Refuse, before the lock file is made, an --out that cannot be a file, a --url that is
+    not one, and an unknown --purpose: a refused run leaves nothing behind."""
+    if purpose is not None and purpose not in PURPOSES:
+        raise ConfigError(f"--purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
     if out.is_dir():
         raise ConfigError(f"--out {out} is a folder; give the status list's file name")
     if not out.parent.is_dir():
@@ -243,11 +284,15 @@ def _check_target(out: Path, url: str | None) -> None:
 
 @contextmanager
 def _locked(out: Path) -> Iterator[None]:
-    lock = out.with_name(out.name + ".lock")
+    # The lock is taken on the folder itself (flock works on a directory's descriptor), so a
+    # run, refused or not, leaves no lock file behind.
+    folder = out.parent
     try:
-        fh = lock.open("a")
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        raise ConfigError(f"cannot create the lock file {lock}: {exc.strerror}") from None
-    with fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        raise ConfigError(f"cannot open the folder {folder} to lock it: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)

@@ -20,7 +20,7 @@ from typing import Any
 
 from raretrace.credentials.datamodel import VC_CONTEXT
 from raretrace.credentials.multibase import decode_base64url, encode_base64url
-from raretrace.domain.errors import ConfigError, ValidationError, VerificationError
+from raretrace.domain.errors import ConfigError, NotFound, ValidationError, VerificationError
 
 MIN_ENTRIES = 131_072
 PURPOSES = ("revocation", "suspension")
@@ -219,6 +219,8 @@ class StatusListState:
     length: int = MIN_ENTRIES
     allocated: Mapping[int, str] = field(default_factory=dict)
     changes: Mapping[int, StatusChange] = field(default_factory=dict)
+    #: What each allocated index's credential is about (e.g. ``lot MAG-1``), if known.
+    about: Mapping[int, str] = field(default_factory=dict)
 
     def bits(self) -> StatusBits:
         bits = StatusBits.zeros(self.length)
@@ -227,7 +229,9 @@ class StatusListState:
             data[index // 8] |= 0x80 >> (index % 8)
         return StatusBits(bytes(data))
 
-    def allocate(self, credential_id: str) -> tuple[StatusListState, int]:
+    def allocate(
+        self, credential_id: str, *, about: str | None = None
+    ) -> tuple[StatusListState, int]:
         """A fresh random index for ``credential_id`` and the state that records it."""
         if len(self.allocated) >= self.length:
             raise ConfigError(
@@ -236,7 +240,20 @@ class StatusListState:
             )
         while (index := secrets.randbelow(self.length)) in self.allocated:
             pass
-        return replace(self, allocated={**self.allocated, index: credential_id}), index
+        described = {**self.about, index: about} if about else self.about
+        state = replace(self, allocated={**self.allocated, index: credential_id}, about=described)
+        return state, index
+
+    def index_of(self, credential_id: str) -> int:
+        """The index given to ``credential_id``; NotFound naming the list if none was."""
+        for index, given in self.allocated.items():
+            if given == credential_id:
+                return index
+        raise NotFound(
+            f"credential {credential_id!r} holds no index of status list {self.list_url}"
+            " (it was not issued with this list); give the credential's id as `certify`"
+            " printed it, and the --status-list it was issued with"
+        )
 
     def set(self, index: int, *, reason: str, time: str) -> StatusListState:
         """The state with bit ``index`` set (revoked or suspended) for ``reason``."""
