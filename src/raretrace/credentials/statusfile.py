@@ -63,6 +63,7 @@ def state_to_json(state: StatusListState) -> dict[str, Any]:
         "set": {
             str(i): {"reason": c.reason, "time": c.time} for i, c in sorted(state.changes.items())
         },
+        "about": {str(i): a for i, a in sorted(state.about.items())},
     }
 
 
@@ -82,6 +83,7 @@ def parse_state(obj: object, source: str) -> StatusListState:
             length=int(obj["length"]),
             allocated=allocated,
             changes=changes,
+            about={int(i): str(a) for i, a in obj.get("about", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(
@@ -162,6 +164,43 @@ def save_state(out: Path, state: StatusListState) -> None:
         write_atomically(
             state_path(out), json.dumps(state_to_json(state), indent=2) + "\n", mode=0o600
         )
+
+
+def allocate_index(
+    out: Path, credential_id: str, *, issuer: str, about: str | None = None
+) -> tuple[StatusListState, int]:
+    """Give ``credential_id`` a fresh index of the list published as ``out`` (under the
+    list's lock, so concurrent issuers never get the same index); the state is saved before
+    the index is returned, so an index is never handed out twice."""
+    with _locked(out):
+        state = _existing_state(out, issuer)
+        state, index = state.allocate(credential_id, about=about)
+        write_atomically(
+            state_path(out), json.dumps(state_to_json(state), indent=2) + "\n", mode=0o600
+        )
+    return state, index
+
+
+def published_format(out: Path) -> Format:
+    """How the list published as ``out`` is secured: ``di`` (JSON) or ``jose`` (a JWS)."""
+    text = read_text(out, "status list")
+    return "di" if text.lstrip().startswith("{") else "jose"
+
+
+def _existing_state(out: Path, issuer: str) -> StatusListState:
+    if not state_path(out).exists():
+        raise ConfigError(
+            f"--status-list {out} has no state file ({state_path(out)}); make the list first"
+            f" with `raretrace issuer status-list --key KEY --out {out}`, or give the list"
+            " that command manages"
+        )
+    state = load_state(out)
+    if state.issuer != issuer:
+        raise ConfigError(
+            f"the status list {out} belongs to {state.issuer}, not to the issuer key's"
+            f" {issuer}; give that issuer's list"
+        )
+    return state
 
 
 def load_state(out: Path) -> StatusListState:
