@@ -165,6 +165,22 @@ SPECS: dict[str, Spec] = {
             "--prices": [*BAD_IN, TEXT, "inputs/registry.json"],
         },
     ),
+    "portfolio": (
+        # A period with no receipts: nothing to judge, so the baseline exits 0.
+        {
+            "--received-by": "lynas-my",
+            "--from": "2020-01-01",
+            "--to": "2020-12-31",
+            "--db": "ledger.db",
+        },
+        {
+            "--lot": [*BAD_ID, "{lot}"],  # a lot and --received-by: two ways at once
+            "--received-by": BAD_ID,
+            "--from": ["", "yesterday", "2020-02-30", "2021-01-01"],  # the last is after --to
+            "--to": ["", "2020-13-01", "2019-12-31"],  # the last is before --from
+            "--db": BAD_DB,
+        },
+    ),
     "issuer keygen": (
         {"--did": "did:web:council.example", "--out": "issuer2.key"},
         {"--did": ["", "did:example:x", RLO], "--out": [*BAD_OUT, "inputs/issuer.key"]},

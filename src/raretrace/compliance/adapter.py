@@ -28,7 +28,7 @@ from raretrace.domain.registry import Registry
 from raretrace.ledger.recompute import StoredHistory
 from raretrace.store.store import Store
 
-__all__ = ["lot_evidence"]
+__all__ = ["lot_evidence", "lot_routes"]
 
 _RESIDUE = "residue"
 
@@ -49,7 +49,7 @@ def lot_evidence(store: Store, lot_id: str, registry: Registry) -> LotEvidence:
         custodian=lot.custodian,
         facility=lot.facility,
         facility_country=facility.country,
-        routes=_routes(lot),
+        routes=lot_routes(lot),
         by_mine={e: dict(s) for e, s in lot.provenance.by_mine.items()},
         path_facilities=tuple(dict.fromkeys(s.facility for s in lot.provenance.path)),
         shipments=tuple(walk.shipments.values()),
@@ -59,7 +59,7 @@ def lot_evidence(store: Store, lot_id: str, registry: Registry) -> LotEvidence:
     )
 
 
-def _routes(lot: Lot) -> dict[str, tuple[Route, ...]]:
+def lot_routes(lot: Lot) -> dict[str, tuple[Route, ...]]:
     """The lot's routes per element (issue 9 §1), as the packs' plain values."""
     stored: Mapping[str, Any] = getattr(lot.provenance, "routes", None) or {}
     missing = [e for e in lot.provenance.by_mine if e not in stored]

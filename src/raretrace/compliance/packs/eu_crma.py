@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from raretrace.compliance.context import CheckContext, pct
 from raretrace.compliance.evidence import LotEvidence, by_stage
@@ -34,20 +35,57 @@ def stage_shares(lots: Iterable[LotEvidence], facts: Facts) -> list[StageShares]
     by the kg of the element in each lot (a share of mass that never went through a stage
     is left out of that stage)."""
     lots = list(lots)
-    out = []
+    out: list[StageShares] = []
     for element in facts.strings("strategic_elements"):
         total = sum(ev.elements_kg.get(element, 0.0) for ev in lots)
         if total <= 0:
             continue
-        for stage in facts.strings("stages"):
-            shares: dict[str, float] = {}
-            for ev in lots:
-                kg = ev.elements_kg.get(element, 0.0)
-                for country, share in by_stage(ev.routes.get(element, ())).get(stage, {}).items():
+        per_stage: dict[str, dict[str, float]] = {}
+        for ev in lots:  # one by_stage per lot and element: a portfolio may hold thousands
+            kg = ev.elements_kg.get(element, 0.0)
+            for stage, countries in by_stage(ev.routes.get(element, ())).items():
+                shares = per_stage.setdefault(stage, {})
+                for country, share in countries.items():
                     shares[country] = shares.get(country, 0.0) + kg * share / total
-            if shares:
-                out.append(StageShares(element, stage, shares))
+        out.extend(
+            StageShares(element, stage, per_stage[stage])
+            for stage in facts.strings("stages")
+            if per_stage.get(stage)
+        )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class StageVerdict:
+    """One element and stage of a portfolio: each country's share, and the third countries
+    above the limit (``fail``) or none (``pass``)."""
+
+    element: str
+    stage: str
+    shares: dict[str, float]
+    above: tuple[str, ...]
+
+    @property
+    def status(self) -> str:
+        return FAIL if self.above else PASS
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``raretrace portfolio --json`` prints it."""
+        return {"element": self.element, "stage": self.stage, "shares": self.shares,
+                "status": self.status, "above": list(self.above)}  # fmt: skip
+
+
+def stage_verdicts(lots: Iterable[LotEvidence], facts: Facts) -> list[StageVerdict]:
+    """``stage_shares`` judged: a third country (not an EU member state) holding more than
+    ``max_single_third_country`` of an element at a stage is above the limit there."""
+    members = frozenset(facts.strings("member_states"))
+    limit = facts.number("max_single_third_country")
+    verdicts = []
+    for entry in stage_shares(lots, facts):
+        shares = dict(sorted(entry.shares.items(), key=lambda x: (-x[1], x[0])))
+        above = tuple(sorted(c for c, s in shares.items() if c not in members and s > limit))
+        verdicts.append(StageVerdict(entry.element, entry.stage, shares, above))
+    return verdicts
 
 
 def recycled_share(lots: Iterable[LotEvidence], facts: Facts) -> float | None:
