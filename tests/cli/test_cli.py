@@ -197,12 +197,12 @@ def test_demo_refuses_to_overwrite_a_real_ledger(ledger_dir: Path) -> None:
 
 def _commands(helped: str) -> set[str]:
     """The command names a ``--help`` lists under "Commands:"."""
-    return set(re.findall(r"^  ([a-z]+) ", helped.split("\nCommands:\n")[1], re.M))
+    return set(re.findall(r"^  ([a-z][a-z-]*) ", helped.split("\nCommands:\n")[1], re.M))
 
 
 def test_every_command_in_the_readme_exists_and_every_command_is_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    documented = set(re.findall(r"`raretrace ([a-z]+)", readme))
+    documented = set(re.findall(r"`raretrace ([a-z][a-z-]*)", readme))
     listed = _commands(run("--help", cwd=Path.cwd()).stdout)
     assert listed == documented, (listed - documented, documented - listed)
     for group, subcommands in {"log": {"checkpoint", "vkey", "prove", "consistency"},

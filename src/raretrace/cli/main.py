@@ -475,6 +475,7 @@ def full_app() -> typer.Typer:
     """The app with every command registered (tests walk it to reach every command)."""
     # Importing these modules registers their commands on ``app``.
     from raretrace.cli import (  # noqa: F401
+        analyticscmd,
         auditcmd,
         bundlecmd,
         certifycmd,
