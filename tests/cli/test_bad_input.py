@@ -206,6 +206,49 @@ SPECS: dict[str, Spec] = {
             "--trust": [*BAD_IN, TEXT],
             "--status-list": [*BAD_IN, TEXT],
             "--at": ["", "yesterday"],
+            "--evidence": [*BAD_IN, "inputs/bundle.json"],  # the last: no --ledger-trust
+            "--ledger-trust": [*BAD_IN, TEXT],  # without --evidence
+        },
+    ),
+    "certify": (
+        {
+            "lot": "{lot}",
+            "--db": "ledger.db",
+            "--issuer-key": "inputs/issuer.key",
+            "--status-list": "inputs/status.jwt",
+            "--out": "certified",
+            "--as-of": "2027-02-01",
+        },
+        {
+            "lot": BAD_ID,
+            "--db": BAD_DB,
+            "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
+            "--status-list": [*BAD_IN, TEXT, "inputs/did.json"],
+            "--out": [BINARY, "inputs"],  # a file; a folder that is not empty
+            "--as-of": ["", "yesterday", "2026-02-30"],
+            "--declared-value-usd": ["-1", "nan"],
+            "--scheme": ["", RLO, "eu-recycled"],  # the last: no --custodian-key
+            "--custodian-key": [*BAD_IN, TEXT, "inputs/issuer.key"],
+            "--format": ["", "xml"],
+            "--qr": BAD_OUT,
+            "--base-url": ["", "ftp://council.example"],
+            "--valid-days": ["0", "-1"],
+        },
+    ),
+    "revoke": (
+        {
+            "credential_id": "{credential}",
+            "--reason": "test",
+            "--db": "ledger.db",
+            "--issuer-key": "inputs/issuer.key",
+            "--status-list": "inputs/status.jwt",
+        },
+        {
+            "credential_id": [*BAD_ID, "urn:uuid:00000000-0000-4000-8000-000000000000"],
+            "--reason": ["", "   "],
+            "--db": BAD_DB,
+            "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
+            "--status-list": [*BAD_IN, TEXT, "inputs/bundle.json"],
         },
     ),
 }
@@ -294,6 +337,10 @@ def _build(where: Path) -> dict[str, str]:
     ok("witness", "keygen", "--name", "witness.example", "--out", "inputs/witness.key")
     ok("issuer", "keygen", "--did", "did:web:council.example", "--out", "inputs/issuer.key")
     (inputs / "did.json").write_text(ok("issuer", "did-document", "--key", "inputs/issuer.key"))
+    ok("issuer", "status-list", "--key", "inputs/issuer.key", "--out", "inputs/status.jwt")
+    said = ok("--db", "ledger.db", "certify", lot, "--issuer-key", "inputs/issuer.key",
+              "--status-list", "inputs/status.jwt", "--out", "inputs/issued")  # fmt: skip
+    credential = said.split("Digital Product Passport ", 1)[1].split()[0]
     first = json.loads((inputs / "events.jsonl").read_text().splitlines()[0])
     (inputs / "one-event.jsonl").write_text(json.dumps(first) + "\n")
     (where / "a-folder").mkdir()
@@ -301,7 +348,10 @@ def _build(where: Path) -> dict[str, str]:
     (where / "empty.file").touch()
     (where / "text.txt").write_text("hello, this is not a ledger\n")
     (where / "fake.db").write_bytes(SQLITE_HEADER + bytes(4080))
-    return {"lot": lot, "event": event, "key": f"inputs/keys/{first['actor']}.key"}
+    return {
+        "lot": lot, "event": event, "key": f"inputs/keys/{first['actor']}.key",
+        "credential": credential,
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
