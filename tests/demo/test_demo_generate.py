@@ -97,7 +97,7 @@ def test_flows_cover_the_world(events: list[dict[str, Any]]) -> None:
     sites = Counter(e.get("facility") or e.get("to") for e in events)
     for facility in ("AU-LYNAS-MTWELD", "AU-LYNAS-KAL", "MY-LYNAS-LAMP", "MY-LYNAS-HRE1",
                      "MY-JSLINK-KUANTAN", "VN-SMMV-HAIPHONG", "VN-VTRE-HANOI", "VN-DONGPAO",
-                     "VN-YENPHU", "MM-KACHIN-SR1", "CN-GANZHOU-SEP", "CN-BAYANOBO",
+                     "VN-YENPHU", "VN-YENBAI-SEP", "MM-KACHIN-SR1", "CN-GANZHOU-SEP", "CN-BAYANOBO",
                      "CN-BAOTOU-SEP", "CN-BAOTOU-MAGNET", "US-MP-MTNPASS", "US-MP-INDEPENDENCE",
                      "MY-RECYCLE-KUANTAN", "PORT-MY-KUANTAN", "PORT-VN-HAIPHONG",
                      "PORT-VN-DANANG"):  # fmt: skip

@@ -12,6 +12,7 @@ from demo_checker import Replay
 
 from raretrace.demo.generate import generate_events
 from raretrace.demo.world import load_world, registry
+from raretrace.domain.registry import parse_registry_document
 
 STAGES = {"mine", "concentrator", "cracking", "separation", "reduction", "alloying", "magnet",
           "recycling", "warehouse"}  # fmt: skip
@@ -33,7 +34,7 @@ def _stages(facility: dict[str, Any]) -> list[str]:
 
 def test_registry_shape(world: Any) -> None:
     doc = registry(world)
-    assert set(doc) == {"participants", "facilities"}
+    assert list(doc) == ["participants", "facilities", "accreditations", "licences", "audits"]
     ids = {p["id"] for p in doc["participants"]}
     assert len(ids) == len(doc["participants"])
     for participant in doc["participants"]:
@@ -63,7 +64,8 @@ def test_named_sites_and_operators(world: Any) -> None:
 
 def _records(raw: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = [(k, r) for k in ("participants", "facilities", "compositions", "recoveries", "feeds",
-                            "routes") for r in raw[k]]  # fmt: skip
+                            "routes", "licences", "accreditations", "audits")
+           for r in raw[k]]  # fmt: skip
     out.append(("magnet", raw["magnet"]))
     out += [("residues", r) for r in raw["residues"].values()]
     return out
@@ -131,3 +133,56 @@ def test_reference_facts_match_the_reference(world: Any) -> None:
     ranges = [r["recovery_range"] for r in reference["stage_recoveries"]]
     assert [r["range"] for r in world.raw["recoveries"][: len(ranges)]] == ranges
     assert world.raw["magnet"]["sourced_wt_pct"] == reference["magnet_composition"]["sourced"]
+
+
+def _parsed(world: Any) -> Any:
+    """The world's registry as the ledger reads it (refuses any bad record)."""
+    return parse_registry_document(registry(world))
+
+
+def test_compliance_records_are_what_the_ledger_accepts(world: Any) -> None:
+    doc = registry(world)
+    assert len(_parsed(world).records()) == sum(len(v) for v in doc.values())
+    for kind in ("licences", "accreditations", "audits"):
+        for record in doc[kind]:
+            assert not {"sources", "verified", "assumptions"} & set(record), record["id"]
+
+
+def test_authorities_auditors_and_their_records(world: Any) -> None:
+    doc = registry(world)
+    roles = {p["id"]: p.get("roles", ["operator"]) for p in doc["participants"]}
+    for authority in ("aelb-my", "mofcom-cn", "demirs-wa"):
+        assert roles[authority] == ["authority"]
+    assert all(roles[lic["authority"]] == ["authority"] for lic in doc["licences"])
+    assert all(roles[a["auditor"]] == ["auditor"] for a in doc["audits"])
+    accredited = {(a["auditor"], s) for a in doc["accreditations"] for s in a["standards"]}
+    assert ("bureau-veritas-vn", "oecd-ddg") not in accredited  # so its Kachin audit won't count
+    [kachin] = [a for a in doc["audits"] if a["facility"] == "MM-KACHIN-SR1"]
+    assert (kachin["auditor"], kachin["standard"]) == ("bureau-veritas-vn", "oecd-ddg")
+    licensed = {lic["facility"] for lic in doc["licences"] if lic["kind"] == "operating"}
+    assert "MM-KACHIN-SR1" not in licensed  # mining there is illegal under Myanmar law
+
+
+def test_one_licence_expires_mid_year_and_one_export_licence_ends_early(world: Any) -> None:
+    licences = {lic["id"]: lic for lic in registry(world)["licences"]}
+    mid_year = [
+        lic for lic in licences.values() if "2025-06" <= lic.get("valid_until", "") < "2025-08"
+    ]
+    assert [lic["id"] for lic in mid_year] == ["LIC-RECYCLE-OP"]
+    export = licences["LIC-CN18-GANZHOU"]
+    assert (export["kind"], export["regime"], export["holder"]) == (
+        "export",
+        "CN-MOFCOM-18",
+        "cn-reg",
+    )
+    assert "events" not in export and "lots" not in export  # a general licence, while valid
+    assert (export["valid_from"], export["valid_until"]) == (
+        "2025-04-04T00:00:00Z", "2025-10-01T00:00:00Z",
+    )  # fmt: skip
+
+
+def test_a_plant_outside_china_runs_chinese_technology(world: Any) -> None:
+    foreign = [f["id"] for f in registry(world)["facilities"]
+               if f["technology_origin"] == "CN" and f["country"] != "CN"
+               and "separation" in _stages(f)]  # fmt: skip
+    assert foreign == ["VN-YENBAI-SEP"]

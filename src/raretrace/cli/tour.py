@@ -1,14 +1,17 @@
 """The tour ``raretrace demo`` prints: what was built, what its words mean, one magnet traced
-from mine to magnet, one leak flagged, and the next commands to try on this very ledger."""
+from mine to magnet, one leak flagged, that magnet under every compliance pack today and in
+2027, and the next commands to try on this very ledger."""
 
 from __future__ import annotations
 
 import shlex
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rich.console import Console
 
 from raretrace.cli import render
+from raretrace.compliance import service as compliance
 from raretrace.domain.model import STAGES, Lot
 from raretrace.ledger import service
 from raretrace.ledger.append import IngestReport
@@ -53,6 +56,8 @@ def show(out: Console, store: Store, report: IngestReport, elapsed: float) -> No
     if magnet is not None:
         _magnet(out, service.trace(store, magnet.id))
     _leak(out, store)
+    if magnet is not None:
+        _compliance(out, store, magnet.id)
     _next(out, store.url, magnet)
 
 
@@ -120,6 +125,29 @@ def _leak(out: Console, store: Store) -> None:
     )
 
 
+#: The second date the tour checks the magnet on: after DFARS 252.225-7052's restriction
+#: reaches mining, refining and separation (2027-01-01).
+LATER = date(2027, 2, 1)
+
+
+def _compliance(out: Console, store: Store, lot: str) -> None:
+    """The magnet under every pack as of today and as of ``LATER``, side by side."""
+    today = datetime.now(UTC).date()
+    now, later = (compliance.check_lot(store, lot, as_of=day) for day in (today, LATER))
+    out.print(
+        f"\n[bold]Compliance of magnet lot {lot}[/] (raretrace check: each pack's answer,"
+        " docs/compliance.md):"
+    )
+    rows = render.table("pack", "rule", f"as of {today}", f"as of {LATER}", ids=("pack",))
+    for a, b in zip(now.results, later.results, strict=True):
+        rows.add_row(a.pack, a.rule, a.status, b.status)
+    render.print_table(out, rows)
+    out.print(f"  why, as of {LATER}:", markup=False)
+    for result in later.results:
+        if result.status != "pass":
+            out.print(f"    {result.pack} ({result.status}): {result.summary}", markup=False)
+
+
 def _next(out: Console, db: str, magnet: Lot | None) -> None:
     """The next commands to try, with this ledger's path and a real lot id."""
     ledger = f"raretrace --db {shlex.quote(db)}"
@@ -139,6 +167,14 @@ def _next(out: Console, db: str, magnet: Lot | None) -> None:
             (
                 "raretrace verify magnet-bundle.json --trust demo-trust.txt",
                 "check the bundle offline: no database, only the file and trusted keys",
+            ),
+            (
+                f"{ledger} check {lot} --as-of {LATER}",
+                "every pack's answer with its reasons and events (exit code 1: a `fail`)",
+            ),
+            (
+                f"{ledger} portfolio --received-by js-link --from 2025-01-01 --to 2025-12-31",
+                "the EU CRMA single-country benchmark on what JS Link received in 2025",
             ),
         ]
     lines.append((f"{ledger} audit", "replay every event and check every table and the log"))

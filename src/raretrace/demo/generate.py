@@ -1,11 +1,14 @@
 """A deterministic stream of ledger events over the demo world: one year of mine-to-magnet flows.
 
 A small discrete-event simulation moves lots through the real routes of the demo world
-(Mount Weld → Kalgoorlie → Kuantan → LAMP → JS Link; Vietnam; Myanmar → China; Bayan Obo;
-Mountain Pass; recycling). Every transform conserves each element exactly (the last share of
-an element is the remainder). Memory is bounded: the simulation keeps only lots it will still
-use, and forgets finished products (they stay in stock in the ledger). Event ``i`` of ``n`` is
-stamped ``2025-01-01 + i/n`` of the year, so any ``n`` spans 2025 with non-decreasing times.
+(Mount Weld → Kalgoorlie → Kuantan → LAMP → JS Link; Vietnam, with a separation line on
+Chinese technology; Myanmar → China → Viet Nam; Bayan Obo; Mountain Pass; recycling, with
+magnets of wholly recycled rare earths). The registry it runs against (``world.registry``)
+carries the authorities' licences and the auditors' accreditations and audits. Every
+transform conserves each element exactly (the last share of an element is the remainder).
+Memory is bounded: the simulation keeps only lots it will still use, and forgets finished
+products (they stay in stock in the ledger). Event ``i`` of ``n`` is stamped
+``2025-01-01 + i/n`` of the year, so any ``n`` spans 2025 with non-decreasing times.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from raretrace.demo.simulation import (
     _RECYCLER,
     _REE,
     _SMMV,
+    _YENBAI,
     DISCREPANCY_EVERY,
     MIN_EVENTS,
     Elements,
@@ -52,7 +56,7 @@ class EventStream(Simulation):
     def _tick(self, feed: Feed) -> None:
         self._at(feed.every_days * 24.0 * self.rng.uniform(0.8, 1.2), self._tick, feed)
         if feed.form == "scrap":
-            self._pool_scrap(self._extract_scrap(feed))
+            self._pool_end_of_life(self._extract_scrap(feed))
         elif feed.form == "ore":
             ore = self._extract_primary(feed, float(feed.ore_treo_pct or 0.0))
             self._later(self._beneficiate, ore, feed)
@@ -100,7 +104,7 @@ class EventStream(Simulation):
         elif site == "VN-DONGPAO":
             self._send(conc, ("VN-VTRE-HANOI",), self._separate_light)
         elif site == "VN-YENPHU":
-            self._send(conc, (_SMMV,), self._separate_light)
+            self._send(conc, (_YENBAI,), self._separate_light)
         else:
             self._later(self._separate_light, conc)
 
@@ -188,6 +192,7 @@ class EventStream(Simulation):
                 "VN-VTRE-HANOI": _SMMV,
                 "US-MP-MTNPASS": "US-MP-INDEPENDENCE",
                 "CN-GANZHOU-SEP": _BAOTOU_MAG,
+                _YENBAI: _SMMV,
             }[site]
             self._send(ndpr, (plant,), self._magnet_line)
 
@@ -281,6 +286,14 @@ class EventStream(Simulation):
         heavy = sum(e.get("Dy", 0.0) + e.get("Tb", 0.0) for e in base)  # recycled Dy counts
         light = sum(_conserved_sum(e) for e in base) - heavy
         takes += self._heavy_takes(plant, light * share / (1 - share) - heavy)
+        self._reduce(plant, takes, re_pct)
+
+    def _recycled_magnet_line(self, oxide: _Lot) -> None:
+        """A magnet of 100% recycled rare earths: recycled oxide alone (it carries its Dy)."""
+        re_pct = self.rng.uniform(*self.world.magnet_wt_pct["Nd_or_total_RE"])
+        self._reduce(oxide.facility, [(oxide, None)], re_pct)
+
+    def _reduce(self, plant: str, takes: list[tuple[_Lot, float | None]], re_pct: float) -> None:
         recovery = self._recovery("reduction")
         (metal,) = self._transform(
             "reduction",
@@ -330,17 +343,41 @@ class EventStream(Simulation):
     # -- recycling ----------------------------------------------------------------------------
 
     def _pool_scrap(self, lot: _Lot) -> None:
+        """Machining swarf (rare earths of mined origin) waits for a swarf campaign."""
         pool = self._pool(lot, "scrap")
         if len(pool) >= 3 and not self._recycle_pending:
             self._recycle_pending = True
             self._later(self._recycle)
 
+    def _pool_end_of_life(self, lot: _Lot) -> None:
+        """End-of-life magnet scrap (origin ``recycled``) is run in campaigns of its own."""
+        pool = self._pool(lot, "end-of-life")
+        if len(pool) >= 3 and not self._eol_pending:
+            self._eol_pending = True
+            self._later(self._recycle_end_of_life)
+
     def _recycle(self) -> None:
-        """Merge collected scrap into a campaign lot, then recover mixed RE oxide."""
+        """A swarf campaign: its oxide goes into JS Link's blend with primary NdPr."""
         self._recycle_pending = False
-        scrap = self._pools.pop((_RECYCLER, "scrap"), [])
-        if not scrap:
+        oxide = self._campaign(self._pools.pop((_RECYCLER, "scrap"), []))
+        if oxide is not None:
+            self._later(self._send, oxide, (_JSLINK,), self._pool_recycled)
+
+    def _recycle_end_of_life(self) -> None:
+        """An end-of-life campaign: every other one becomes a wholly recycled magnet at JS
+        Link, the others go into its blend."""
+        self._eol_pending = False
+        oxide = self._campaign(self._pools.pop((_RECYCLER, "end-of-life"), []))
+        if oxide is None:
             return
+        self._eol_campaigns += 1
+        then = self._recycled_magnet_line if self._eol_campaigns % 2 else self._pool_recycled
+        self._later(self._send, oxide, (_JSLINK,), then)
+
+    def _campaign(self, scrap: list[_Lot]) -> _Lot | None:
+        """Merge collected scrap into a campaign lot, then recover mixed RE oxide."""
+        if not scrap:
+            return None
         campaign = scrap[0]
         if len(scrap) > 1:
             total = sum(lot.mass for lot in scrap)
@@ -361,8 +398,7 @@ class EventStream(Simulation):
             lambda c: _routing(c, [_REE], recovery),
             [("oxide", "reo", 1.0)],
         )
-        if oxide is not None:
-            self._later(self._send, oxide, (_JSLINK,), self._pool_recycled)
+        return oxide
 
     def _pool_recycled(self, lot: _Lot) -> None:
         self._pool(lot, "recycled")

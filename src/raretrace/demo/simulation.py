@@ -35,6 +35,7 @@ _LAMP, _HRE, _JSLINK, _SMMV = (
     "VN-SMMV-HAIPHONG",
 )
 _RECYCLER, _BAOTOU_MAG = "MY-RECYCLE-KUANTAN", "CN-BAOTOU-MAGNET"
+_YENBAI = "VN-YENBAI-SEP"
 _REE = frozenset(RARE_EARTHS)
 _RADIO = frozenset(RADIONUCLIDES)
 _FACTOR = {e: OXIDE_FACTOR[e] for e in RARE_EARTHS}
@@ -155,6 +156,8 @@ class Simulation:
         self._discrepancy_due = 0
         self._pools: dict[tuple[str, str], list[_Lot]] = {}
         self._recycle_pending = False
+        self._eol_pending = False
+        self._eol_campaigns = 0
         self._heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = 0
         self._now = 0.0

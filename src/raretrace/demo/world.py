@@ -113,11 +113,29 @@ def _registry_facility(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Fields of the world's records that say where a fact comes from, not part of the registry.
+_NOTES = ("sources", "verified", "assumptions")
+#: The compliance records (docs/formats.md, "Licences, accreditations, audits"), in the
+#: order a registry file lists them.
+COMPLIANCE_RECORDS = ("accreditations", "licences", "audits")
+
+
+def _participant(obj: Mapping[str, Any]) -> dict[str, Any]:
+    out = {"id": obj["id"], "name": obj["name"], "country": obj["country"]}
+    if "roles" in obj:
+        out["roles"] = list(obj["roles"])
+    return out
+
+
 def registry(world: World) -> dict[str, Any]:
-    """The registry document: participants and facilities in the ledger's import format."""
-    participants = [
-        {"id": p["id"], "name": p["name"], "country": p["country"]}
-        for p in world.raw["participants"]
-    ]
-    facilities = [_registry_facility(f) for f in world.raw["facilities"]]
-    return {"participants": participants, "facilities": facilities}
+    """The registry document in the ledger's import format: participants (with their roles),
+    facilities, and the authorities' licences, the auditors' accreditations and audits."""
+    doc: dict[str, Any] = {
+        "participants": [_participant(p) for p in world.raw["participants"]],
+        "facilities": [_registry_facility(f) for f in world.raw["facilities"]],
+    }
+    for kind in COMPLIANCE_RECORDS:
+        doc[kind] = [
+            {k: v for k, v in record.items() if k not in _NOTES} for record in world.raw[kind]
+        ]
+    return doc
