@@ -6,9 +6,16 @@ The sub-apps are defined here so that other command modules can register command
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from raretrace.cli.main import PLAIN_HELP, app
+from raretrace.cli import render
+from raretrace.cli.main import PLAIN_HELP, DbOption, _check_output, _store, app, out
 
 __all__ = ["analytics_app", "open_data_app"]
 
@@ -24,3 +31,179 @@ open_data_app = typer.Typer(
 )
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(open_data_app, name="open-data")
+
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", metavar="YYYY-MM-DD", help="First day of the period (included)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", metavar="YYYY-MM-DD", help="Last day of the period (included)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+PlotOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        metavar="OUT.html",
+        help="Also write an interactive chart: one HTML file that needs no network.",
+    ),
+]
+
+
+def write_text_file(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (a temporary file renamed over it)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _dump(doc: dict[str, Any]) -> None:
+    print(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+@analytics_app.command()
+def flows(
+    start: FromOption = None,
+    end: ToOption = None,
+    element: Annotated[
+        str | None,
+        typer.Option("--element", metavar="EL", help="One element (Nd, Dy, ...) [default: all]."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    plot: PlotOption = None,
+) -> None:
+    """kg per element moving between (stage, country) pairs, and what each pair held."""
+    from raretrace.analytics import service
+    from raretrace.analytics.flows import check_element
+    from raretrace.analytics.period import parse_period
+
+    period, element = parse_period(start, end), check_element(element)
+    if plot is not None:
+        _check_output(plot, "the chart")
+    store = _store(db)
+    report = service.flows(store, period, element)
+    if plot is not None:
+        from raretrace.analytics.plots import flows_html
+
+        write_text_file(plot, flows_html(report, store.registry().facilities))
+    if as_json:
+        _dump(report.to_json())
+    else:
+        _render_flows(report)
+    if plot is not None and not as_json:
+        out.print(f"chart written to {plot}", markup=False)
+
+
+def _period_line(doc: dict[str, Any]) -> str:
+    return f"from {doc['from'] or 'the first event'} to {doc['to'] or 'the last event'}"
+
+
+def _render_flows(report: Any) -> None:
+    out.print(f"flows {_period_line(report.period.to_json())} (kg of element)", markup=False)
+    if not report.elements:
+        out.print("no material moved in the period", markup=False)
+    for e, f in report.elements.items():
+        out.print(f"\n{e}", markup=False)
+        links = render.table("from", "to", "by", "kg", ids=("from", "to"), numbers=("kg",))
+        for link in f.links:
+            links.add_row(
+                " ".join(link.source), " ".join(link.target), link.kind, render.kg(link.kg)
+            )
+        if f.links:
+            render.print_table(out, links)
+        heads = ("stage", "country", "entered", "produced", "consumed", "received", "shipped",
+                 "lost", "discrepant", "stock at end")  # fmt: skip
+        nodes = render.table(*heads, ids=("stage", "country"), numbers=heads[2:])
+        for n in f.nodes:
+            nodes.add_row(
+                n.place[0], n.place[1], render.kg(n.entered), render.kg(n.produced),
+                render.kg(n.consumed), render.kg(n.received), render.kg(n.shipped),
+                render.kg(n.lost), render.signed_kg(n.discrepant), render.kg(n.stock),
+            )  # fmt: skip
+        render.print_table(out, nodes)
+        t = f.totals
+        out.print(
+            f"entered {render.kg(t['entered_kg'])}, lost {render.kg(t['lost_kg'])},"
+            f" discrepant {render.signed_kg(t['discrepant_kg'])}, in stock at the end"
+            f" {render.kg(t['stock_end_kg'])}, in transit {render.kg(t['in_transit_end_kg'])}",
+            markup=False,
+        )
+    if report.unresolved_events:
+        out.print(
+            f"{report.unresolved_events:,} events named lots the pass did not know (event times"
+            " out of log order around the period's end); their kg are not counted",
+            markup=False,
+        )
+
+
+@analytics_app.command()
+def concentration(
+    start: FromOption = None,
+    end: ToOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    plot: PlotOption = None,
+) -> None:
+    """Per element and stage: output by country, shares, HHI, the 65% limit, ASEAN, world."""
+    from raretrace.analytics import service
+    from raretrace.analytics.period import parse_period
+
+    period = parse_period(start, end)
+    if plot is not None:
+        _check_output(plot, "the chart")
+    report = service.concentration(_store(db), period)
+    if plot is not None:
+        from raretrace.analytics.plots import concentration_html
+
+        write_text_file(plot, concentration_html(report))
+    if as_json:
+        _dump(report.to_json())
+    else:
+        _render_concentration(report)
+    if plot is not None and not as_json:
+        out.print(f"chart written to {plot}", markup=False)
+
+
+def _render_concentration(report: Any) -> None:
+    from raretrace.analytics.concentration import LIMIT, RECYCLING_BENCHMARK
+
+    doc = report.to_json()
+    out.print(f"stage output by country {_period_line(doc)}", markup=False)
+    heads = ("element", "stage", "kg", "top", "HHI", "> 65%", "ASEAN", "countries")
+    rows = render.table(*heads, ids=("element", "stage"), numbers=("kg", "top", "HHI", "ASEAN"))
+    for e, stages in report.elements.items():
+        for s, c in stages.items():
+            rows.add_row(
+                e, s, render.kg(c.total_kg), f"{c.top_country} {render.share(c.top_share)}",
+                f"{c.hhi:,.0f}", "yes" if c.top_share > LIMIT else "no",
+                render.share(report.asean_share[e].get(s, 0.0)), render.join_shares(c.shares),
+            )  # fmt: skip
+    if report.elements:
+        render.print_table(out, rows)
+    else:
+        out.print("no stage output in the period", markup=False)
+    recycled = {e: r["share"] for e, r in report.recycled.items() if r["share"] > 0}
+    if report.recycled:
+        out.print(
+            "recycled share of mined + recycled output (benchmark"
+            f" {render.share(RECYCLING_BENCHMARK)}): {render.join_shares(recycled) or 'none'}",
+            markup=False,
+        )
+    w = doc["world"]
+    ledger = w["ledger"]
+    coverage = "n/a" if ledger["coverage"] is None else render.share(ledger["coverage"])
+    out.print(
+        f"world (USGS {w['year']}, t REO): {w['world_total_t_reo']:,.0f} t, HHI {w['hhi']:,.0f},"
+        f" top {w['top_country']} {render.share(w['top_share'])}; the ledger's mines:"
+        f" {sum(ledger['mine_t_reo'].values()):,.1f} t REO over {ledger['days']:,.1f} days,"
+        f" {coverage} of world production a year, HHI {ledger['hhi']:,.0f}",
+        markup=False,
+    )

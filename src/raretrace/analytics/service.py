@@ -1,0 +1,68 @@
+"""One function per analytics command: read through ``reading.py``, compute with the pure
+modules, return a report the CLI renders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from raretrace.analytics import reading
+from raretrace.analytics.concentration import (
+    ConcentrationReport,
+    StageOutputs,
+    concentration_report,
+)
+from raretrace.analytics.engine import FlowEngine
+from raretrace.analytics.flows import BEFORE, IN, FlowReport, check_element, flow_report
+from raretrace.analytics.period import Period
+from raretrace.analytics.world import asean_members, world_supply
+from raretrace.store.store import Store
+
+__all__ = ["concentration", "flows", "period_days"]
+
+
+def _in_or_before(period: Period) -> Callable[[str], str | None]:
+    start = period.start
+    if start is None:
+        return lambda _time: IN
+    return lambda time: IN if time >= start else BEFORE
+
+
+def flows(store: Store, period: Period, element: str | None = None) -> FlowReport:
+    """``analytics flows``: every material event up to the period's end, in log order."""
+    element = check_element(element)
+    view = reading.ledger_view(store)
+    engine = FlowEngine(view.registry.facilities, view.tolerance, _in_or_before(period))
+    for time, event in reading.events(store, reading.FLOW_TYPES, until=period.end):
+        engine.feed(time, event)
+    return flow_report(engine, period, element)
+
+
+def _parse(stored: str) -> datetime:
+    return datetime.fromisoformat(stored.replace("Z", "+00:00"))
+
+
+def period_days(period: Period, first_time: str | None, last_time: str | None) -> float:
+    """The period's length in days; an open end is the ledger's first or last event."""
+    start = period.start or first_time
+    end = period.end or last_time
+    if start is None or end is None:
+        return 0.0
+    return max((_parse(end) - _parse(start)).total_seconds() / 86400.0, 0.0)
+
+
+def concentration(store: Store, period: Period) -> ConcentrationReport:
+    """``analytics concentration``: the outputs of extractions and transforms in the period."""
+    view = reading.ledger_view(store)
+    outputs = StageOutputs(view.registry.facilities, lambda _time: IN)
+    for time, event in reading.events(
+        store, reading.OUTPUT_TYPES, since=period.start, until=period.end
+    ):
+        outputs.feed(time, event)
+    return concentration_report(
+        outputs.kg,
+        period=period,
+        world=world_supply(),
+        asean=asean_members(),
+        days=period_days(period, view.first_time, view.last_time),
+    )
