@@ -95,21 +95,36 @@ class LinearProgram:
         self.row_index[key] = len(self.rows)
         self.rows.append(Row(key, {i: c for i, c in coefs.items() if c != 0.0}, lower, upper))
 
+    def add_term(self, key: Hashable, col: int, coef: float) -> None:
+        """Add ``coef·x[col]`` to the constraint ``key``."""
+        at = self.row_index[key]
+        row = self.rows[at]
+        coefs = dict(row.coefs)
+        coefs[col] = coefs.get(col, 0.0) + coef
+        self.rows[at] = Row(key, coefs, row.lower, row.upper)
+
     def has_integers(self) -> bool:
         """Whether any variable is integral (a MIP)."""
         return any(c.integer for c in self.columns)
 
-    def solve(self, *, time_limit: float | None = None, var_cap: float | None = None) -> Solution:
-        """Minimise; ``var_cap`` bounds every variable (used to show what runs away in an
-        unbounded program)."""
+    def solve(
+        self,
+        *,
+        time_limit: float | None = None,
+        var_cap: float | None = None,
+        costs: list[float] | None = None,
+    ) -> Solution:
+        """Minimise (``costs`` replaces the columns' costs, by index); ``var_cap`` bounds
+        every variable (used to show what runs away in an unbounded program)."""
         # The core class: highspy.Highs() prints a banner to stdout (it would corrupt --json).
         solver = highspy._Highs()  # type: ignore[attr-defined]
         solver.setOptionValue("output_flag", False)
         solver.setOptionValue("random_seed", 0)
         solver.setOptionValue("threads", 1)
+        solver.setOptionValue("mip_rel_gap", 1e-9)
         if time_limit is not None:
             solver.setOptionValue("time_limit", float(time_limit))
-        solver.passModel(self._lp(var_cap))
+        solver.passModel(self._lp(var_cap, costs))
         solver.run()
         status = _status(solver.getModelStatus())
         if status == ERROR and not self.has_integers():
@@ -119,11 +134,12 @@ class LinearProgram:
             status = _status(solver.getModelStatus())
         return self._solution(solver, status)
 
-    def _lp(self, var_cap: float | None) -> highspy.HighsLp:
+    def _lp(self, var_cap: float | None, costs: list[float] | None) -> highspy.HighsLp:
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = len(self.columns), len(self.rows)
         cap = INF if var_cap is None else var_cap
-        lp.col_cost_ = np.array([c.cost for c in self.columns], dtype=np.float64)
+        objective = costs if costs is not None else [c.cost for c in self.columns]
+        lp.col_cost_ = np.array(objective, dtype=np.float64)
         lp.col_lower_ = np.array([max(-cap, c.lower) for c in self.columns], dtype=np.float64)
         lp.col_upper_ = np.array([min(cap, c.upper) for c in self.columns], dtype=np.float64)
         lp.row_lower_ = np.array([r.lower for r in self.rows], dtype=np.float64)

@@ -170,6 +170,7 @@ class CorridorSpec:
     eu_max_share: float = 0.65
     recycled_share: float = 0.0
     recycled_regions: tuple[str, ...] = ()
+    configured: frozenset[str] = frozenset()  # the constraints the file describes
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +186,7 @@ class Scenario:
     lanes: tuple[Lane, ...]
     demand: tuple[Demand, ...]
     shocks: tuple[Shock, ...] = ()
-    shortage_cost_usd_per_t: float = 1_000_000.0
+    shortage_cost_usd_per_t: float = 100_000_000.0
     corridor: CorridorSpec | None = None
     notes: tuple[str, ...] = field(default=())
 

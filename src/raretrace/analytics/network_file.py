@@ -173,7 +173,7 @@ class _Builder:
             title=str(self.doc.get("title", "")), year=year, elements=self.elements,
             facilities=facilities, ports=ports, regions=regions, lanes=lanes, demand=demand,
             shocks=shocks, corridor=corridor,
-            shortage_cost_usd_per_t=float(self.doc.get("shortage_cost_usd_per_t", 1e6)),
+            shortage_cost_usd_per_t=float(self.doc.get("shortage_cost_usd_per_t", 1e8)),
         )  # fmt: skip
 
     def _each(self, key: str, make: Any) -> list[Any]:
@@ -341,6 +341,7 @@ class _Builder:
             eu_region=eu.get("region", ""), eu_max_share=float(eu.get("max_share", 0.65)),
             recycled_share=float(floor.get("share", 0.0)),
             recycled_regions=tuple(floor.get("regions", ())),
+            configured=frozenset(k for k in CONSTRAINTS if k in found),
         )  # fmt: skip
 
     def _option(self, obj: Mapping[str, Any], path: list[str | int]) -> Option:

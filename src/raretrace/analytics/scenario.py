@@ -44,21 +44,25 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Binding:
-    """A capacity used to its limit: ``kind`` is facility, lane or port. ``shadow_usd_per_t``
-    is what one more tonne a year of it would save (the dual, over the segments it binds in);
-    ``periods`` are the segments (start dates) where it binds."""
+    """A capacity used to its limit: ``kind`` is facility, lane or port.
+    ``shortage_t_per_t``: tonnes of unmet demand one more tonne a year of it would avoid;
+    ``shadow_usd_per_t``: what it would save in cost, demand met as it is (both duals, over
+    the segments it binds in); ``periods``: the segments (start dates) where it binds."""
 
     kind: str
     id: str
     capacity_t: float
     used_t: float
     shadow_usd_per_t: float
+    shortage_t_per_t: float
     periods: tuple[str, ...]
 
     def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "id": self.id, "capacity_t": self.capacity_t,
-                "used_t": self.used_t, "shadow_usd_per_t": self.shadow_usd_per_t,
-                "periods": list(self.periods)}  # fmt: skip
+        return {
+            "kind": self.kind, "id": self.id, "capacity_t": self.capacity_t,
+            "used_t": self.used_t, "shadow_usd_per_t": self.shadow_usd_per_t,
+            "shortage_t_per_t": self.shortage_t_per_t, "periods": list(self.periods),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,18 +155,38 @@ def solve(
     extra_capacity: Mapping[str, float] | None = None,
     removed: frozenset[str] = frozenset(),
 ) -> Run:
-    """One allocation: build the LP, solve it, read it (or explain why it cannot be)."""
+    """One allocation, lexicographically: first the least unmet demand (every tonne of every
+    element counts the same), then, with no more unmet than that, the least cost. The
+    shortage duals of the first pass and the cost duals of the second are the two shadow
+    prices of each binding capacity."""
     model = Model(scenario, segments(scenario.year, shocks), tuple(shocks),
                   layers=layers or Layers(), extra_capacity=extra_capacity or {},
                   removed=removed).build()  # fmt: skip
-    solution = model.lp.solve()
-    if solution.status != OPTIMAL:
-        raise explain_failure(model, solution.status, "scenario")
-    return read_run(model, solution)
+    first, second = solve_model(model)
+    return read_run(model, second, shortage=first)
 
 
-def read_run(model: Model, solution: Solution) -> Run:
-    """The report of a solved model."""
+def solve_model(model: Model) -> tuple[Solution, Solution]:
+    """The two passes over a built model: (least unmet, least cost at that unmet)."""
+    lp = model.lp
+    shorts = [i for i, c in enumerate(lp.columns) if c.key[0] == "short"]  # type: ignore[index]
+    chosen = set(shorts)
+    first = lp.solve(costs=[1.0 if i in chosen else 0.0 for i in range(len(lp.columns))])
+    if first.status != OPTIMAL:
+        raise explain_failure(model, first.status, "scenario")
+    least = sum(first.value(lp.columns[i].key) for i in shorts)
+    lp.constrain(("least-unmet",), dict.fromkeys(shorts, 1.0),
+                 upper=least + 1e-9 * max(1.0, least) + 1e-9)  # fmt: skip
+    costs = [0.0 if i in chosen else c.cost for i, c in enumerate(lp.columns)]
+    second = lp.solve(costs=costs)
+    if second.status != OPTIMAL:
+        raise explain_failure(model, second.status, "scenario")
+    return first, second
+
+
+def read_run(model: Model, solution: Solution, *, shortage: Solution | None = None) -> Run:
+    """The report of a solved model (``shortage``: the first pass's solution, for the
+    shortage shadow prices)."""
     scenario = model.scenario
     lane_flows: dict[tuple[str, str], float] = defaultdict(float)
     outputs: dict[tuple[str, str], float] = defaultdict(float)
@@ -175,10 +199,11 @@ def read_run(model: Model, solution: Solution) -> Run:
     deliveries = _deliveries(model, solution)
     return Run(
         cost_usd=_cost(model, solution), deliveries=deliveries,
-        binding=_binding(model, solution), lane_flows=dict(lane_flows), outputs=dict(outputs),
+        binding=_binding(model, solution, shortage), lane_flows=dict(lane_flows),
+        outputs=dict(outputs),
         stage_shares=stage_shares(scenario, outputs),
         reasons=unmet_reasons(
-            model, [d for d in deliveries if d.unmet_t > EPSILON_T], solution
+            model, [d for d in deliveries if d.unmet_t > EPSILON_T], shortage or solution
         ),
     )  # fmt: skip
 
@@ -201,28 +226,35 @@ def _deliveries(model: Model, solution: Solution) -> tuple[Delivery, ...]:
         known = [(d, w) for d, w in zip(duals, weights, strict=True) if d is not None]
         marginal = sum(d * w for d, w in known) / sum(w for _, w in known) if known else None
         short = 0.0 if short < EPSILON_T else short
+        priced = marginal is not None and demand > 0 and short == 0.0
         found.append(Delivery(region, element, demand, max(0.0, demand - short), short,
-                              None if marginal is None or demand == 0 else marginal))  # fmt: skip
+                              marginal if priced else None))  # fmt: skip
     return tuple(found)
 
 
-def _binding(model: Model, solution: Solution) -> tuple[Binding, ...]:
-    grouped: dict[tuple[str, str], list[tuple[str, float, float, float]]] = defaultdict(list)
+def _binding(model: Model, solution: Solution, shortage: Solution | None) -> tuple[Binding, ...]:
+    grouped: dict[tuple[str, str], list[tuple[str, float, float, float, float]]] = {}
     for (kind, ident, s), weight in model.capacity_rows.items():
-        row = model.lp.rows[model.lp.row_index[("cap", kind, ident, s)]]
-        used = solution.row_activity.get(("cap", kind, ident, s), 0.0)
-        dual = solution.duals.get(("cap", kind, ident, s), 0.0)
+        key = ("cap", kind, ident, s)
+        row = model.lp.rows[model.lp.row_index[key]]
+        used = solution.row_activity.get(key, 0.0)
+        dual = solution.duals.get(key, 0.0)
+        scarce = shortage.duals.get(key, 0.0) if shortage is not None else 0.0
         full = used >= row.upper - 1e-7 * max(1.0, row.upper)
-        if full and (row.upper > 0 or dual < -1e-9):  # a site that is down binds at 0
-            grouped[(kind, ident)].append((model.segments[s].start.isoformat(), row.upper,
-                                           used, -dual * weight))  # fmt: skip
+        if full and (row.upper > 0 or dual < -1e-9 or scarce < -1e-9):  # down sites bind at 0
+            grouped.setdefault((kind, ident), []).append(
+                (model.segments[s].start.isoformat(), row.upper, used, -dual * weight,
+                 -scarce * weight))  # fmt: skip
     found = []
     for (kind, ident), hits in grouped.items():
-        shadow = sum(h[3] for h in hits)
-        capacity = sum(h[1] for h in hits)
-        found.append(Binding(kind, ident, capacity, sum(h[2] for h in hits), max(0.0, shadow),
-                             tuple(h[0] for h in hits)))  # fmt: skip
-    return tuple(sorted(found, key=lambda b: (-b.shadow_usd_per_t, b.kind, b.id)))
+        found.append(Binding(
+            kind, ident, capacity_t=sum(h[1] for h in hits), used_t=sum(h[2] for h in hits),
+            shadow_usd_per_t=max(0.0, sum(h[3] for h in hits)),
+            shortage_t_per_t=max(0.0, sum(h[4] for h in hits)),
+            periods=tuple(h[0] for h in hits),
+        ))  # fmt: skip
+    return tuple(sorted(found, key=lambda b: (-b.shortage_t_per_t, -b.shadow_usd_per_t,
+                                              b.kind, b.id)))  # fmt: skip
 
 
 def stage_shares(

@@ -128,15 +128,15 @@ def unmet_reasons(
 
 
 def _binding_names(model: Model, solution: Solution) -> list[str]:
-    names = []
+    """The capacities whose dual says more of them would mean less unmet demand, most
+    valuable first."""
+    worth: dict[str, float] = {}
     for kind, ident, s in model.capacity_rows:
-        row = model.lp.rows[model.lp.row_index[("cap", kind, ident, s)]]
-        used = solution.row_activity.get(("cap", kind, ident, s), 0.0)
-        dual = solution.duals.get(("cap", kind, ident, s), 0.0)
-        full = used >= row.upper * (1 - 1e-7) and (row.upper > 0 or dual < -1e-9)
-        if full and f"{kind} {ident}" not in names:
-            names.append(f"{kind} {ident}")
-    return names[:5]
+        dual = solution.duals.get(("cap", kind, ident, s), 0.0) * model.segments[s].weight
+        if dual < -1e-9:
+            name = f"{kind} {ident}"
+            worth[name] = worth.get(name, 0.0) + dual
+    return sorted(worth, key=lambda n: worth[n])[:5]
 
 
 def _reachable(model: Model, element: str, region: str) -> bool:
