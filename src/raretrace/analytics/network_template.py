@@ -82,10 +82,17 @@ def template_document(sites: Iterable[Site], *, year: int | None = None,
     """A complete scenario file for ``sites`` (no shocks; add them)."""
     ref = reference()
     elements = list(ref["elements"])
+    sites = list(sites)
+    given = {s.id for s in sites}
+    extra = [Site(x["id"], x["name"], x["country"], tuple(x["stages"]), x["lat"], x["lon"])
+             for x in ref.get("extra_sites", []) if x["id"] not in given]  # fmt: skip
+    sites += extra
     plants = {s.id: s for s in sites if set(s.stages) != {"warehouse"}}
     ports = {s.id: s for s in sites if set(s.stages) == {"warehouse"}}
     notes = [f"built from {origin} and the packaged {REFERENCE_FILE} (reviewed "
              f"{ref['reviewed']}); every figure carries its sources and assumptions"]  # fmt: skip
+    for x in extra:
+        notes.append(f"{x.id} is not in the registry: a representative site from the reference")
     facilities = [_facility(s, ref, notes) for s in plants.values()]
     regions = [{k: r[k] for k in ("id", "name", "countries")} for r in ref["regions"]]
     lanes = _lanes(plants, ports, ref, notes)

@@ -483,6 +483,7 @@ def full_app() -> typer.Typer:
         credentialcmd,
         demo,
         logcmd,
+        scenariocmd,
     )
 
     return app
