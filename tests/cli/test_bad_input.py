@@ -210,6 +210,25 @@ SPECS: dict[str, Spec] = {
             "--ledger-trust": [*BAD_IN, TEXT],  # without --evidence
         },
     ),
+    "epcis export": (
+        {"--out": "out.jsonld", "--db": "ledger.db"},
+        {
+            "--out": BAD_OUT,
+            "--lot": BAD_ID,
+            "--from": ["", "yesterday", "2025-02-30"],
+            "--to": ["", "2025-13-01"],
+            "--db": BAD_DB,
+        },
+    ),
+    "epcis import": (
+        {"file": "inputs/epcis.jsonld", "--out": "events-out.jsonl"},
+        {
+            "file": [*BAD_IN, TEXT, "inputs/registry.json"],  # the last: not EPCIS
+            "--out": BAD_OUT,
+            "--map": [*BAD_IN, TEXT, "inputs/registry.json"],  # the last: not a mapping
+            "--rejects": BAD_OUT,
+        },
+    ),
     "certify": (
         {
             "lot": "{lot}",
@@ -249,6 +268,66 @@ SPECS: dict[str, Spec] = {
             "--db": BAD_DB,
             "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
             "--status-list": [*BAD_IN, TEXT, "inputs/bundle.json"],
+        },
+    ),
+    "certify": (
+        {
+            "lot": "{lot}",
+            "--db": "ledger.db",
+            "--issuer-key": "inputs/issuer.key",
+            "--status-list": "inputs/status.jwt",
+            "--out": "certified",
+            "--as-of": "2027-02-01",
+        },
+        {
+            "lot": BAD_ID,
+            "--db": BAD_DB,
+            "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
+            "--status-list": [*BAD_IN, TEXT, "inputs/did.json"],
+            "--out": [BINARY, "inputs"],  # a file; a folder that is not empty
+            "--as-of": ["", "yesterday", "2026-02-30"],
+            "--declared-value-usd": ["-1", "nan"],
+            "--scheme": ["", RLO, "eu-recycled"],  # the last: no --custodian-key
+            "--custodian-key": [*BAD_IN, TEXT, "inputs/issuer.key"],
+            "--format": ["", "xml"],
+            "--qr": BAD_OUT,
+            "--base-url": ["", "ftp://council.example"],
+            "--valid-days": ["0", "-1"],
+        },
+    ),
+    "revoke": (
+        {
+            "credential_id": "{credential}",
+            "--reason": "test",
+            "--db": "ledger.db",
+            "--issuer-key": "inputs/issuer.key",
+            "--status-list": "inputs/status.jwt",
+        },
+        {
+            "credential_id": [*BAD_ID, "urn:uuid:00000000-0000-4000-8000-000000000000"],
+            "--reason": ["", "   "],
+            "--db": BAD_DB,
+            "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
+            "--status-list": [*BAD_IN, TEXT, "inputs/bundle.json"],
+        },
+    ),
+    "analytics flows": (
+        {"--db": "ledger.db", "--element": "Nd", "--plot": "flows.html"},
+        {
+            "--from": ["", "yesterday", "2025-02-30"],
+            "--to": ["", "2025-13-01"],
+            "--element": ["", "Fe", "nd", "other"],
+            "--db": BAD_DB,
+            "--plot": BAD_OUT,
+        },
+    ),
+    "analytics concentration": (
+        {"--db": "ledger.db", "--from": "2020-01-01", "--to": "2030-12-31", "--plot": "c.html"},
+        {
+            "--from": ["", "yesterday", "2031-01-01"],  # the last: after --to
+            "--to": ["", "2025-13-01"],
+            "--db": BAD_DB,
+            "--plot": BAD_OUT,
         },
     ),
 }
@@ -334,6 +413,7 @@ def _build(where: Path) -> dict[str, str]:
     conn.close()
     ok("--db", "ledger.db", "export", lot, "--bundle", "inputs/bundle.json",
        "--write-trust", "inputs/trust.txt")  # fmt: skip
+    ok("--db", "ledger.db", "epcis", "export", "--out", "inputs/epcis.jsonld")
     ok("witness", "keygen", "--name", "witness.example", "--out", "inputs/witness.key")
     ok("issuer", "keygen", "--did", "did:web:council.example", "--out", "inputs/issuer.key")
     (inputs / "did.json").write_text(ok("issuer", "did-document", "--key", "inputs/issuer.key"))

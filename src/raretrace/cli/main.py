@@ -482,6 +482,7 @@ def full_app() -> typer.Typer:
         checkcmd,
         credentialcmd,
         demo,
+        interopcmd,
         logcmd,
         scenariocmd,
     )

@@ -1,0 +1,150 @@
+"""What the interchange commands call: one function per command (docs/interchange.md).
+
+Every function checks its inputs completely before it writes, and writes each output file in
+one step, so a refused command leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from raretrace.domain.errors import ConfigError, ValidationError, VerificationError
+from raretrace.interop import epcis_export, epcis_schema, ledgerread
+from raretrace.interop.epcis_import import Imported, import_document
+from raretrace.interop.epcis_mapping import EMPTY, parse_mapping
+from raretrace.interop.files import read_json, write_json, write_text
+from raretrace.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Whole days, ``first`` to ``last`` included, as normalized UTC times [start, end)."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> str:
+        return f"{self.first.isoformat()}T00:00:00.000000Z"
+
+    @property
+    def end(self) -> str:
+        return f"{(self.last + timedelta(days=1)).isoformat()}T00:00:00.000000Z"
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r} is not a date; give YYYY-MM-DD, e.g. 2025-01-31"
+        ) from None
+
+
+def parse_period(start: str | None, end: str | None) -> Period | None:
+    """``--from``/``--to``: both or neither; the first day not after the last."""
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        missing = "--from" if start is None else "--to"
+        raise ConfigError(f"{missing} is missing; give a period as --from DATE --to DATE")
+    period = Period(_day(start, "--from"), _day(end, "--to"))
+    if period.first > period.last:
+        raise ConfigError(
+            f"--from {period.first} is after --to {period.last}; give a period whose first day"
+            " is not after its last"
+        )
+    return period
+
+
+def now_text(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- EPCIS -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EpcisExported:
+    path: Path
+    events: int
+    lots: int
+
+
+def select_events(store: Store, lot: str | None, period: Period | None) -> ledgerread.LedgerExtract:
+    """The custody events of a lot's lineage, of a period, or (neither) of the whole ledger."""
+    if lot is not None and period is not None:
+        raise ConfigError("--lot and --from/--to select events two ways; give one of them")
+    if lot is not None:
+        return ledgerread.lot_lineage(store, lot)
+    chosen = period or Period(date(1, 1, 1), date(9998, 12, 31))
+    return ledgerread.events_between(store, chosen.start, chosen.end)
+
+
+def export_epcis(
+    store: Store, *, lot: str | None, period: Period | None, out: Path, now: datetime
+) -> EpcisExported:
+    """Write the EPCISDocument of the selected events; it is checked against the EPCIS 2.0
+    JSON Schema before it is written (a failure is a bug in raretrace, and says so)."""
+    found = select_events(store, lot, period)
+    document = epcis_export.epcis_document(
+        found.events, found.registry, found.lots, created=now_text(now)
+    )
+    errors = epcis_schema.schema_errors(document)
+    if errors:
+        raise VerificationError(
+            f"raretrace made an EPCIS document that breaks the EPCIS 2.0 schema ({errors[0]});"
+            " nothing was written. Please report this as a bug"
+        )
+    write_json(out, document)
+    count = len(document["epcisBody"]["eventList"])
+    return EpcisExported(out, count, len(found.lots))
+
+
+@dataclass(frozen=True, slots=True)
+class EpcisImport:
+    """The outcomes; ``refusal`` is set (and nothing was written) when events were refused."""
+
+    imported: Imported
+    refusal: ValidationError | None
+
+
+def import_epcis(
+    path: Path, *, mapping: Path | None, out: Path, skip_bad: bool, rejects: Path | None
+) -> EpcisImport:
+    """Map an EPCIS document to raretrace events and write them as JSON Lines.
+
+    A document that breaks the schema is refused whole. Events with no mass-balance meaning
+    are skipped (each with its reason); if any event that has one cannot be mapped, nothing
+    is written unless ``skip_bad`` (then the refused ones go to ``rejects``, if given).
+    """
+    document = read_json(path, "the EPCIS document")
+    epcis_schema.check_document(document, str(path))
+    table = EMPTY if mapping is None else parse_mapping(read_json(mapping, "the mapping file"))
+    imported = import_document(document, table)
+    refused = [o for o in imported.outcomes if o.status == "refused"]
+    if refused and not skip_bad:
+        first = refused[0]
+        refusal = ValidationError(
+            "epcis-unmapped",
+            str(path),
+            f"{len(refused)} of {len(imported.outcomes)} EPCIS events cannot be mapped (the"
+            f" first: event {first.index}, {first.epcis_type} {first.biz_step or ''}:"
+            f" {first.reason}); nothing was written. Fix the mapping, or pass --skip-bad"
+            " (with --rejects FILE) to write the others",
+        )
+        return EpcisImport(imported, refusal)
+    if rejects is not None:
+        left = [o.to_json() for o in imported.outcomes if o.status != "mapped"]
+        write_text(rejects, "".join(_json_line(x) for x in left))
+    write_text(out, "".join(_json_line(e) for e in imported.events))
+    return EpcisImport(imported, None)
+
+
+def _json_line(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False) + "\n"
