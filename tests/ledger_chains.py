@@ -52,6 +52,8 @@ class ModelLot:
     custodian: str
     in_transit_to: str | None = None
     consignee: str | None = None
+    #: scheme -> an upper bound of the lot's claimed share (the largest over its elements).
+    claimed: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,7 +152,10 @@ def _transform(draw: st.DrawFn, chain: Chain) -> None:
         st.sampled_from(named + ["split", "merge"] + (["other"] if stages != ["warehouse"] else []))
     )
     inputs, pool = [], {}
+    claimed: dict[str, float] = {}
     for lot in chosen:
+        for scheme, bound in lot.claimed.items():  # a mix is claimed at most as its inputs
+            claimed[scheme] = max(claimed.get(scheme, 0.0), bound)
         whole = draw(st.booleans())
         take = lot.mass if whole else lot.mass * draw(fractions)
         share = take / lot.mass
@@ -179,7 +184,9 @@ def _transform(draw: st.DrawFn, chain: Chain) -> None:
             st.sampled_from(["oxide", "metal", "alloy", "intermediate", "magnet", "residue"])
         )
         outputs.append({"lot": lot_id, "form": form, "mass_kg": mass, "elements_kg": comp})
-        chain.lots[lot_id] = ModelLot(lot_id, form, mass, comp, facility, first.custodian)
+        chain.lots[lot_id] = ModelLot(
+            lot_id, form, mass, comp, facility, first.custodian, claimed=dict(claimed)
+        )
     if not outputs:
         return
     chain.add(chain.lost, losses)
@@ -213,7 +220,24 @@ def _adjust(draw: st.DrawFn, chain: Chain) -> None:
         lot.elements = {e: kg - gone[e] for e, kg in lot.elements.items()}
 
 
-_STEPS = [_extract, _extract, _ship, _transform, _transform, _adjust]
+def _claim(draw: st.DrawFn, chain: Chain) -> None:
+    lots = [lot for lot in chain.active() if lot.elements]
+    if not lots:
+        return
+    lot = draw(st.sampled_from(lots))
+    scheme = draw(st.sampled_from(["subsidy-a", "subsidy-a", "recycled-b"]))
+    free = 1.0 - lot.claimed.get(scheme, 0.0)
+    if free < 0.01:
+        return
+    share = free * draw(st.sampled_from([1.0, 0.5, 0.1]))
+    chain.events.append({
+        "id": chain.next_id("ev"), "type": "claim", "time": chain.time(), "actor": lot.custodian,
+        "lot": lot.id, "scheme": scheme, "share": share,
+    })  # fmt: skip
+    lot.claimed[scheme] = lot.claimed.get(scheme, 0.0) + share
+
+
+_STEPS = [_extract, _extract, _ship, _transform, _transform, _adjust, _claim]
 
 
 @st.composite

@@ -521,7 +521,7 @@ def _custody_step(state: dict[str, Any], role: str, body: Mapping[str, Any]) -> 
         if actor != state["custodian"]:
             return f"is by {actor!r}, not the custodian {state['custodian']!r}"
         place = body.get("from") if role == "shipped" else body.get("facility")
-        if role != "adjusted" and place != state["facility"]:
+        if role not in ("adjusted", "claimed") and place != state["facility"]:
             return f"happens at {place!r} but the lot is at {state['facility']!r}"
         if role == "shipped":
             state.update(status=IN_TRANSIT, destination=body["to"], consignee=body["consignee"])
@@ -575,6 +575,9 @@ def _check_claim(claim: Mapping[str, Any], lot: Lot) -> None:
 def _compare(where: str, claimed: Any, expected: Any, diffs: list[str], *, unit: float) -> None:
     """Claimed values are the expected ones rounded to ``unit`` (1e-6 kg, 1e-9 for shares)."""
     if isinstance(expected, Mapping):
+        if isinstance(claimed, list):  # e.g. routes listing one twice, or with other fields
+            diffs.append(f"{where}: claimed {str(claimed)[:200]}, recomputed {_keys(expected)}")
+            return
         if not isinstance(claimed, Mapping) or set(claimed) != set(expected):
             diffs.append(f"{where} has fields {_keys(claimed)}, recomputed {_keys(expected)}")
             return

@@ -79,12 +79,16 @@ def _huge_lot() -> object:
     return parse_event(obj)
 
 
+CLAIM = {"id": "c1", "type": "claim", "time": "2025-01-27T00:00:00Z", "actor": "lynas-my",
+         "lot": "NDPR-1", "scheme": "eu-crma-recycled-content"}  # fmt: skip
+
 EXAMPLES: dict[str, Callable[[], object]] = {
     "mass-limit lot": _huge_lot,
     "mass-limit receipt": _edited(E3, mass_kg=9.99e9),
     "bad-id": _edited(E2, lot="MW-1\u202e"),
     "registry-range": lambda: parse_registry(_REGISTRY),
     "tolerance": lambda: Tolerance(0.005, 2e9),
+    "claim-share": _edited(CLAIM, share=1.5),
 }
 
 

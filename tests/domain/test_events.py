@@ -70,6 +70,7 @@ def test_event_types() -> None:
         "receive",
         "transform",
         "adjust",
+        "claim",
         "participant",
         "facility",
         "licence",

@@ -122,6 +122,8 @@ def _edit(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str,
 
 
 E1, E2, E3, E4, E5 = ISSUE_EVENTS
+CLAIM = {"id": "c1", "type": "claim", "time": "2025-01-27T00:00:00Z", "actor": "lynas-my",
+         "lot": "NDPR-1", "scheme": "eu-crma-recycled-content", "share": 0.25}  # fmt: skip
 INVALID_EVENTS = {
     "missing type": _edit(E2, ("type",), ...),
     "unknown type": _edit(E2, ("type",), "mint"),
@@ -158,6 +160,13 @@ INVALID_EVENTS = {
     "blank event id": _edit(E2, ("id",), " "),
     "id longer than 200": _edit(E2, ("consignee",), "x" * 201),
     "space at the end of an input lot": _edit(E4, ("inputs", 0, "lot"), "MW-1 "),
+    "claim of nothing": _edit(CLAIM, ("share",), 0),
+    "claim of more than the lot": _edit(CLAIM, ("share",), 1.5),
+    "claim share as text": _edit(CLAIM, ("share",), "0.5"),
+    "claim share as bool": _edit(CLAIM, ("share",), True),
+    "claim without scheme": _edit(CLAIM, ("scheme",), ...),
+    "claim with a blank scheme": _edit(CLAIM, ("scheme",), " "),
+    "claim without lot": _edit(CLAIM, ("lot",), ...),
     "participant not an object": {
         "id": "p",
         "type": "participant",
@@ -178,6 +187,13 @@ def test_invalid_events_fail_schema_and_parser(event: dict[str, Any]) -> None:
 def test_extra_fields_are_allowed_on_events() -> None:
     event = {**E2, "carrier": "MV Kuantan", "seal": {"no": 17}}
     assert _errors(EVENTS, event) == []
+
+
+def test_claims_are_valid_up_to_the_whole_lot() -> None:
+    for share in (0.25, 1, 1.0, 5e-324):
+        event = _edit(CLAIM, ("share",), share)
+        assert _errors(EVENTS, event) == []
+        assert parse_event(event).share == share  # type: ignore[union-attr]
 
 
 def test_receive_without_mass_is_valid() -> None:

@@ -197,3 +197,58 @@ def test_relaxed_signature_setting_is_caught_with_require_signatures(ledger: Led
     strict = audit_ledger(ledger.store, workers=1, require_signatures=True)
     assert_named(strict, "signature", "meta", "signatures", "accept unsigned events")
     assert_named(strict, "signature", "events", f"seq {seq}", "no 'sig'")
+
+
+def _lot_with_routes(ledger: Ledger) -> tuple[str, dict[str, Any]]:
+    """A lot whose material went through more than one step (any lot would do)."""
+    rows = sql(ledger, "SELECT id, provenance FROM lots ORDER BY id")
+    for lot, stored in rows:
+        doc = json.loads(stored)
+        if any(len(p) > 1 for p in doc["routes"]["paths"]):
+            return lot, doc
+    raise AssertionError("no lot with a route of several steps")
+
+
+def test_a_tampered_route_is_named_by_the_replay_and_the_lineage(ledger: Ledger) -> None:
+    lot, doc = _lot_with_routes(ledger)
+    path = next(p for p in doc["routes"]["paths"] if len(p) > 1)
+    path[0][1] = "KP"  # the material's first step now claims another country
+    sql(ledger, "UPDATE lots SET provenance = :p WHERE id = :id", p=json.dumps(doc), id=lot)
+    report = audit_ledger(ledger.store, full=True, workers=1)
+    assert not report.ok
+    assert_named(report, "tables", "lots", repr(lot), "provenance")
+    assert_named(report, "lineage", "lots", repr(lot), "lineage recomputation: routes[")
+    assert_named(report, "lineage", "lots", repr(lot), " KP/")
+
+
+def test_a_tampered_route_share_is_named(ledger: Ledger) -> None:
+    lot, doc = _lot_with_routes(ledger)
+    element = sorted(doc["routes"]["shares"])[0]
+    shares = doc["routes"]["shares"][element]
+    doc["routes"]["shares"][element] = [s * 0.5 for s in shares]
+    sql(ledger, "UPDATE lots SET provenance = :p WHERE id = :id", p=json.dumps(doc), id=lot)
+    report = audit_ledger(ledger.store, full=True, workers=1)
+    assert_named(report, "lineage", "lots", repr(lot), f"routes[{element}][")
+
+
+def test_a_tampered_claim_is_named(db_url: str, tmp_path: Path) -> None:
+    from ledger_chains import REGISTRY
+
+    ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
+    events = [
+        {"id": "x1", "type": "extract", "time": "2025-01-01T00:00:00Z", "actor": "miner-au",
+         "facility": "MINE-AU", "outputs": [{"lot": "L1", "form": "ore", "mass_kg": 100.0,
+                                             "elements_kg": {"Nd": 10.0}}]},
+        {"id": "c1", "type": "claim", "time": "2025-01-02T00:00:00Z", "actor": "miner-au",
+         "lot": "L1", "scheme": "subsidy-a", "share": 0.5},
+    ]  # fmt: skip
+    assert ledger.ingest(enumerate(events, 1)).rejected == 0
+    assert audit_ledger(ledger.store, full=True, workers=1).ok
+    doc = json.loads(sql(ledger, "SELECT provenance FROM lots WHERE id = 'L1'")[0][0])
+    assert doc["claimed"] == {"subsidy-a": {"Nd": 0.5}} and doc["claims"] == {"subsidy-a": ["c1"]}
+    doc["claimed"]["subsidy-a"]["Nd"] = 0.0  # hide the claim, to claim the lot again
+    sql(ledger, "UPDATE lots SET provenance = :p WHERE id = 'L1'", p=json.dumps(doc))
+    report = audit_ledger(ledger.store, full=True, workers=1)
+    assert_named(report, "tables", "lots", "'L1'", "provenance")
+    assert_named(report, "lineage", "lots", "'L1'", "claimed[subsidy-a][Nd]: stored 0.0")
+    ledger.close()

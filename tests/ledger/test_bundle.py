@@ -79,6 +79,8 @@ def _events() -> list[dict[str, Any]]:
         ev(5, "ship", "miner-vn", lot="L2", **{"from": "MINE-VN"}, to="PLANT-MY",
            consignee="proc-my"),
         ev(6, "receive", "proc-my", lot="L2", facility="PLANT-MY", mass_kg=495.0),
+        {"id": "ev6c", "type": "claim", "time": "2025-02-06T12:00:00Z", "actor": "proc-my",
+         "lot": "L1", "scheme": "subsidy-x", "share": 0.5},  # half of L1 claimed
         ev(7, "transform", "proc-my", facility="PLANT-MY", process="separation",
            inputs=[{"lot": "L1", "mass_kg": 1000.0}, {"lot": "L2", "mass_kg": 247.5}],
            outputs=[out("L3", "oxide", 110.0, Nd=79.5, Pr=24.8),
@@ -96,7 +98,7 @@ def _events() -> list[dict[str, Any]]:
 
 
 #: The events a bundle for L3 must hold: L1 and L2 up to ev7 (not ev9), L3's own.
-LINEAGE_OF_L3 = ["ev1", "ev2", "ev3", "ev4", "ev5", "ev6", "ev7", "ev8", "ev10"]
+LINEAGE_OF_L3 = ["ev1", "ev2", "ev3", "ev4", "ev5", "ev6", "ev6c", "ev7", "ev8", "ev10"]
 
 
 def signed_ledger(db: str, log_dir: Path) -> Ledger:
@@ -128,7 +130,7 @@ def test_bundles_from_each_backend_verify(db_url: str, tmp_path: Path) -> None:
     assert built.data == canonical_json(bundle)
     trust = parse_trust(trust_file(ledger.store))
     verdict = verify_bundle(built.data, trust)
-    assert (verdict.custody_events, verdict.registry_events, verdict.transforms) == (9, 6, 1)
+    assert (verdict.custody_events, verdict.registry_events, verdict.transforms) == (10, 6, 1)
     assert verdict.lot.status == "in_transit" and verdict.lot.destination == "PORT-MY"
     shares = verdict.origin_by_country()
     assert set(shares) == {"AU", "VN"} and abs(sum(shares.values()) - 1) < 1e-9
@@ -144,7 +146,7 @@ def test_a_trial_ledger_with_unsigned_history_refuses_to_export(tmp_path: Path) 
     with pytest.raises(ConfigError) as info:
         export_bundle(ledger.store, "L3")
     message = info.value.message
-    assert "lot 'L3' rests on 9 event(s) without a participant signature" in message
+    assert "lot 'L3' rests on 10 event(s) without a participant signature" in message
     assert "('ev1', 'ev2', 'ev3', ...)" in message and "--allow-unsigned" in message
     assert "raretrace sign" in message
     ledger.close()
@@ -243,7 +245,7 @@ def test_a_re_signed_event_fails_too(case: Case) -> None:
                 r"event is missing"),
         ("ev5", r"lot 'L2': event 'ev6' \(leaf \d+\) receives at 'PLANT-MY' a lot with no "
                 r"shipment there"),
-        ("ev4", r"lot 'L1': event 'ev7' \(leaf \d+\) uses a lot that is in transit"),
+        ("ev4", r"lot 'L1': event 'ev6c' \(leaf \d+\) uses a lot that is in transit"),
         ("ev8", r"differs from the claim: claim.elements_kg.Nd: claimed 78.777273, "
                 r"recomputed 79.5"),
         ("ev7", r"lot 'L3' \(the bundle's lot\) has no creating event"),
@@ -332,6 +334,48 @@ def test_a_claimed_origin_from_elsewhere_fails(case: Case) -> None:
 
     with pytest.raises(VerificationError, match=r"claim.origin.by_country.Nd has fields AU,"):
         verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_claimed_routes_by_stage_and_claims_are_recomputed(case: Case) -> None:
+    claim = case.bundle["claim"]
+    # L1 (AU) and half of L2 (VN) were separated at PLANT-MY; half of L1 was claimed.
+    assert {tuple(s["country"] for s in r["steps"]) for r in claim["routes"]["Nd"]} == {
+        ("AU", "MY"),
+        ("VN", "MY"),
+    }
+    assert claim["by_stage"]["Nd"]["separation"] == {"MY": 1.0}
+    assert claim["claimed"]["subsidy-x"]["Nd"] == pytest.approx(0.5 * 60 / 79.8, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["routes"]["Nd"][0]["steps"][0].update(country="CN"),
+         r"claim.routes.Nd has fields mine CN/"),
+        (lambda c: c["routes"]["Nd"][0].update(share=c["routes"]["Nd"][0]["share"] + 1e-6),
+         r"claim.routes.Nd.mine AU/AU > separation MY/MY: claimed 0.75"),
+        (lambda c: c["routes"]["Nd"].append(c["routes"]["Nd"][0]),
+         r"claim.routes.Nd: claimed \["),
+        (lambda c: c["routes"]["Nd"][0]["steps"][0].update(facility="MINE-AU"),
+         r"claim.routes.Nd: claimed \["),
+        (lambda c: c["routes"]["Nd"][0]["steps"].pop(),
+         r"claim.routes.Nd has fields mine AU/AU,"),
+        (lambda c: c["by_stage"]["Nd"]["separation"].update(MY=0.9),
+         r"claim.by_stage.Nd.separation.MY: claimed 0.9"),
+        (lambda c: c["by_stage"]["Nd"].update(magnet={"MY": 1.0}),
+         r"claim.by_stage.Nd has fields magnet, mine, separation"),
+        (lambda c: c["claimed"]["subsidy-x"].update(Nd=0.1),
+         r"claim.claimed.subsidy-x.Nd: claimed 0.1"),
+        (lambda c: c["claimed"].clear(), r"claim.claimed has fields , recomputed subsidy-x"),
+    ],
+    ids=["country", "share", "twice", "extra field", "step dropped", "by_stage", "stage added",
+         "claimed share", "claim hidden"],
+)  # fmt: skip
+def test_tampered_routes_by_stage_or_claims_fail(
+    case: Case, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    with pytest.raises(VerificationError, match=message):
+        verify_bundle(_tampered(case, lambda b: change(b["claim"])), case.trust)
 
 
 def test_a_substituted_registry_key_fails(case: Case) -> None:

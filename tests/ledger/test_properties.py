@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from ledger_chains import REGISTRY, Chain, chains
 from ledger_support import new_ledger, snapshot
 from raretrace.domain.elements import CONSERVED
+from raretrace.domain.model import RECYCLED, UNATTRIBUTED
+from raretrace.domain.provenance import by_stage
 from raretrace.ledger.append import Ledger
 from raretrace.ledger.recompute import differences, recompute_lot
 
@@ -69,12 +71,47 @@ def test_origin_shares_sum_to_one(tmp_path_factory: pytest.TempPathFactory, chai
 
 @SETTINGS
 @given(chains())
+def test_route_shares_sum_to_one_and_by_stage_at_mine_is_by_country_less_recycled(
+    tmp_path_factory: pytest.TempPathFactory, chain: Chain
+) -> None:
+    ledger, _ = _ingest(chain, tmp_path_factory)
+    for lot in ledger.store.lots():
+        prov = lot.provenance
+        assert set(prov.routes) == set(prov.by_country)
+        stages = by_stage(prov.routes)
+        for e, routes in prov.routes.items():
+            assert math.isclose(math.fsum(r.share for r in routes), 1.0, abs_tol=1e-9), e
+            assert all(0.0 < r.share <= 1.0 + 1e-12 for r in routes)
+            assert len({r.steps for r in routes}) == len(routes)  # each route once
+            for r in routes:
+                assert all(a != b for a, b in zip(r.steps, r.steps[1:], strict=False))
+            mined = {
+                c: v for c, v in prov.by_country[e].items() if c not in (RECYCLED, UNATTRIBUTED)
+            }
+            at_mine = stages[e].get("mine", {})
+            assert set(at_mine) == {c for c, v in mined.items() if v > 0}, e
+            for country, share in mined.items():
+                assert math.isclose(at_mine.get(country, 0.0), share, abs_tol=1e-9)
+        for shares in prov.claimed.values():
+            assert all(0.0 < v <= 1.0 for v in shares.values())
+            assert set(shares) <= set(prov.by_country)
+
+
+@SETTINGS
+@given(chains())
 def test_materialized_provenance_equals_recursive_recomputation(
     tmp_path_factory: pytest.TempPathFactory, chain: Chain
 ) -> None:
     ledger, _ = _ingest(chain, tmp_path_factory)
     for lot in ledger.store.lots():
-        assert differences(lot, recompute_lot(ledger.store, lot.id)) == []
+        again = recompute_lot(ledger.store, lot.id)
+        assert differences(lot, again) == []
+        assert again.provenance.claims == lot.provenance.claims
+        for e, routes in lot.provenance.routes.items():
+            stored = {r.steps: r.share for r in routes}
+            recomputed = {r.steps: r.share for r in again.provenance.routes[e]}
+            assert stored.keys() == recomputed.keys()
+            assert all(math.isclose(v, recomputed[k], abs_tol=1e-12) for k, v in stored.items())
 
 
 def _corruptions(chain: Chain, pick: int) -> list[tuple[str, dict[str, Any]]]:
@@ -91,6 +128,8 @@ def _corruptions(chain: Chain, pick: int) -> list[tuple[str, dict[str, Any]]]:
             spec["mass_kg"] += spec["elements_kg"][e]
             spec["lot"] = "fresh-out"
             out.append(("inflated output", spoiled))
+        if ev["type"] == "claim":
+            out.append(("claimed twice", {**bad, "share": 1.0}))
         if ev["type"] in ("ship", "adjust"):
             out.append(("replayed on a used lot", {**bad, "actor": "miner-vn-not"}))
         if ev["type"] == "extract":

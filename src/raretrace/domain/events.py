@@ -92,9 +92,21 @@ class RegistryEvent(Event):
     record: Mapping[str, Any]
 
 
-LedgerEvent = ExtractEvent | ShipEvent | ReceiveEvent | TransformEvent | AdjustEvent | RegistryEvent
+@dataclass(frozen=True, slots=True)
+class ClaimEvent(Event):
+    """A claim of ``share`` (0 < share ≤ 1) of a lot's material under ``scheme``."""
+
+    lot: str
+    scheme: str
+    share: float
+
+
+LedgerEvent = (
+    ExtractEvent | ShipEvent | ReceiveEvent | TransformEvent | AdjustEvent | ClaimEvent
+    | RegistryEvent
+)  # fmt: skip
 EVENT_TYPES = (
-    "extract", "ship", "receive", "transform", "adjust", "participant", "facility",
+    "extract", "ship", "receive", "transform", "adjust", "claim", "participant", "facility",
     "licence", "accreditation", "audit",
 )  # fmt: skip
 
@@ -319,6 +331,20 @@ def _adjust(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
     return AdjustEvent(*base, obj, _str(obj, "lot", subject), delta, reason)
 
 
+def _claim(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    raw: Any = obj.get("share")
+    share = _float(raw) if type(raw) in (int, float) else math.nan
+    if not 0 < share <= 1:  # NaN fails too
+        raise _fail(
+            "claim-share",
+            subject,
+            f"a claim's share must be a number above 0 and at most 1 (the fraction of the lot's"
+            f" material claimed; 1 = all of it), got {_shown(raw)}",
+        )
+    lot, scheme = _str(obj, "lot", subject), _str(obj, "scheme", subject)
+    return ClaimEvent(*base, obj, lot, scheme, share)
+
+
 def _registry(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
     record = obj.get(base[1])
     if not isinstance(record, dict):
@@ -332,6 +358,7 @@ _PARSERS = {
     "receive": _receive,
     "transform": _transform,
     "adjust": _adjust,
+    "claim": _claim,
     "participant": _registry,
     "facility": _registry,
     "licence": _registry,

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from raretrace.domain.claims import claimed_provenance
 from raretrace.domain.elements import ELEMENT_ORDER
 from raretrace.domain.errors import NotFound, VerificationError
 from raretrace.domain.model import (
@@ -44,7 +45,7 @@ class EventSource(Protocol):
 
 def lot_roles(event: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(lot id, role) for each lot an event touches: created, consumed, shipped, received,
-    adjusted (the same links the append path stores in ``lot_events``)."""
+    adjusted, claimed (the same links the append path stores in ``lot_events``)."""
     kind = event.get("type")
     if kind == "extract":
         return [(o["lot"], "created") for o in event["outputs"]]
@@ -52,7 +53,8 @@ def lot_roles(event: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [(i["lot"], "consumed") for i in event["inputs"]] + [
             (o["lot"], "created") for o in event["outputs"]
         ]
-    role = {"ship": "shipped", "receive": "received", "adjust": "adjusted"}.get(str(kind))
+    roles = {"ship": "shipped", "receive": "received", "adjust": "adjusted", "claim": "claimed"}
+    role = roles.get(str(kind))
     return [(event["lot"], role)] if role else []
 
 
@@ -75,7 +77,28 @@ def differences(materialized: Lot, recomputed: Lot, *, places: int = 9) -> list[
     diffs += _share_diffs("by_country", materialized.provenance, recomputed.provenance, places)
     if materialized.provenance.path != recomputed.provenance.path:
         diffs.append("path differs")
+    diffs += _route_diffs(materialized.provenance, recomputed.provenance, places)
+    diffs += _share_diffs("claimed", materialized.provenance, recomputed.provenance, places)
+    if materialized.provenance.claims != recomputed.provenance.claims:
+        stored, again = materialized.provenance.claims, recomputed.provenance.claims
+        diffs.append(f"claims: stored {stored}, recomputed {again}")
     return diffs
+
+
+def _route_diffs(a: Provenance, b: Provenance, places: int) -> list[str]:
+    out = []
+    for element in sorted(set(a.routes) | set(b.routes)):
+        x = {r.steps: r.share for r in a.routes.get(element, ())}
+        y = {r.steps: r.share for r in b.routes.get(element, ())}
+        if len(x) != len(a.routes.get(element, ())):
+            out.append(f"routes[{element}]: a route is stored twice")
+        for steps in sorted(set(x) | set(y)):
+            if round(x.get(steps, 0.0) - y.get(steps, 0.0), places) != 0:
+                name = " > ".join(f"{s.stage} {s.country}/{s.technology_origin}" for s in steps)
+                out.append(
+                    f"routes[{element}][{name}]: stored {x.get(steps)}, recomputed {y.get(steps)}"
+                )
+    return out
 
 
 def _share_diffs(name: str, a: Provenance, b: Provenance, places: int) -> list[str]:
@@ -180,6 +203,12 @@ def _replay_role(
         spec = next(i for i in body["inputs"] if i["lot"] == lot.id)
         after, _, _ = consume(lot, float(spec["mass_kg"]), tol)
         return after
+    if role == "claimed":
+        out = lot.copy()
+        out.provenance = claimed_provenance(
+            lot, scheme=body["scheme"], share=float(body["share"]), claim_id=body["id"]
+        )
+        return out
     if role == "adjusted":
         loss = -float(body["mass_kg"])
         if loss >= lot.mass_kg - tol.of(lot.mass_kg):

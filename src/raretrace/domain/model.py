@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
@@ -153,21 +154,47 @@ Claimed = dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True, slots=True)
+class RouteTable:
+    """A lot's routes as stored and mixed: its distinct routes (``paths``) once, and per
+    element the share of its mass on each (aligned with ``paths``; 0.0 where none).
+
+    The elements of a lot mostly took the same routes in different proportions, so a step
+    appended at a receipt or a process extends each route once, not once per element.
+    """
+
+    paths: tuple[tuple[RouteStep, ...], ...] = ()
+    shares: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def routes(self) -> Routes:
+        """Per element, its routes with their shares (routes it did not take left out)."""
+        return {
+            e: tuple(RouteShare(s, self.paths[i]) for i, s in enumerate(v) if s > 0)
+            for e, v in self.shares.items()
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a lot's material came from, per conserved element, and where it has been.
 
     ``routes`` is, per conserved element, which share of its mass took which sequence of
-    processing steps (``provenance.by_stage`` gives the per-stage marginals); ``claimed`` is,
-    per scheme, the share of each element already claimed (subsidy, recycled content, origin)
-    and ``claims`` the claim events behind it, so a descendant inherits upstream claims.
+    processing steps (``provenance.by_stage`` gives the per-stage marginals; ``route_table``
+    is the same, as stored); ``claimed`` is, per scheme, the share of each element already
+    claimed (subsidy, recycled content, origin) and ``claims`` the claim events behind it, so
+    a descendant inherits upstream claims.
     """
 
     by_mine: Shares
     by_country: Shares
     path: tuple[PathStep, ...]
-    routes: Routes = field(default_factory=dict)
+    route_table: RouteTable = field(default_factory=RouteTable)
     claimed: Claimed = field(default_factory=dict)
     claims: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def routes(self) -> Routes:
+        """Per conserved element, the routes its mass took: ``{EL: (RouteShare, ...)}``."""
+        return self.route_table.routes()
 
     def recycled_share(self) -> dict[str, float]:
         """Per element, the share that came from collected scrap of unknown origin."""

@@ -10,9 +10,10 @@ Shares of one element's origins, and of its routes, always sum to 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from raretrace.domain import routes
 from raretrace.domain.elements import CONSERVED
 from raretrace.domain.model import (
     RECYCLED,
@@ -21,20 +22,45 @@ from raretrace.domain.model import (
     Facility,
     PathStep,
     Provenance,
-    Routes,
-    RouteShare,
     RouteStep,
+    RouteTable,
     Shares,
 )
+from raretrace.domain.routes import (
+    ByStage,
+    by_stage,
+    routes_to_json,
+    share_through,
+    table_from_json,
+    table_to_json,
+)
+
+__all__ = [
+    "PROCESS_STEPS",
+    "ByStage",
+    "arrived",
+    "at_source",
+    "by_stage",
+    "from_json",
+    "merge_paths",
+    "mix",
+    "mix_claimed",
+    "restrict",
+    "restricted",
+    "route_step",
+    "routes_to_json",
+    "share_through",
+    "step_at",
+    "to_json",
+    "transform_stage",
+    "transformed",
+    "with_claim",
+]
 
 #: Transform processes that add their own stage as a step; ``other`` adds the facility's
 #: processing stage, ``split`` and ``merge`` (bookkeeping) add none.
 PROCESS_STEPS = frozenset({"separation", "reduction", "alloying", "magnet", "recycling"})
 WAREHOUSE = "warehouse"
-
-#: element -> stage -> country -> share of the element's mass that went through that stage
-#: in that country.
-ByStage = dict[str, dict[str, dict[str, float]]]
 
 
 def step_at(facility: Facility, stage: str | None = None) -> PathStep:
@@ -78,13 +104,11 @@ def at_source(
     country = RECYCLED if recycled else facility.country
     conserved = [e for e in elements_kg if e in CONSERVED]
     step = step_at(facility, stage)
-    # One routes tuple shared by every element: later steps extend it once, not per element.
-    routes = (RouteShare(1.0, (route_step(step),)),)
     return Provenance(
         by_mine={e: {mine: 1.0} for e in conserved},
         by_country={e: {country: 1.0} for e in conserved},
         path=(step,),
-        routes={e: routes for e in conserved},
+        route_table=routes.source_table(route_step(step), conserved),
     )
 
 
@@ -133,71 +157,6 @@ def mix(
             # a lab assay); its origin is unknown, and saying so keeps shares summing to 1.
             by_mine[e] = by_country[e] = {UNATTRIBUTED: 1.0}
     return by_mine, by_country
-
-
-_UNKNOWN_ROUTE = (RouteShare(1.0, ()),)
-
-
-class _Extender:
-    """Appends one step to routes, remembering each routes tuple it has already extended
-    (the elements of a lot usually share one), so a step costs once per distinct tuple."""
-
-    def __init__(self, step: RouteStep | None) -> None:
-        self.step = step
-        self._done: dict[int, tuple[tuple[RouteShare, ...], tuple[RouteShare, ...]]] = {}
-
-    def __call__(self, routes: tuple[RouteShare, ...]) -> tuple[RouteShare, ...]:
-        if self.step is None:
-            return routes
-        done = self._done.get(id(routes))
-        if done is not None and done[0] is routes:
-            return done[1]
-        out = _merged((_then(r.steps, self.step), r.share) for r in routes)
-        self._done[id(routes)] = (routes, out)
-        return out
-
-
-def _then(steps: tuple[RouteStep, ...], step: RouteStep) -> tuple[RouteStep, ...]:
-    """``steps`` followed by ``step``; two equal consecutive steps are one."""
-    return steps if steps and steps[-1] == step else (*steps, step)
-
-
-def _merged(pairs: Iterable[tuple[tuple[RouteStep, ...], float]]) -> tuple[RouteShare, ...]:
-    """Routes with equal steps summed into one, in first-seen order."""
-    acc: dict[tuple[RouteStep, ...], float] = {}
-    for steps, share in pairs:
-        acc[steps] = acc.get(steps, 0.0) + share
-    return tuple(RouteShare(share, steps) for steps, share in acc.items())
-
-
-def mix_routes(
-    contributions: Sequence[tuple[Mapping[str, float], Provenance]],
-    wanted: Iterable[str],
-    step: RouteStep | None,
-) -> Routes:
-    """Per conserved element in ``wanted``, the routes of a mix of inputs, then ``step``.
-
-    Weighted like ``mix``: each input's routes of element e by the kg of e it contributed.
-    An element no input holds (within tolerance) has one route that starts here.
-    """
-    extend = _Extender(step)
-    single = contributions[0][1] if len(contributions) == 1 else None
-    out: Routes = {}
-    for e in wanted:
-        if e not in CONSERVED:
-            continue
-        if single is not None and e in single.routes:
-            out[e] = extend(single.routes[e])
-            continue
-        parts = [(kg[e], p.routes.get(e, ())) for kg, p in contributions if kg.get(e, 0.0) > 0]
-        total = math.fsum(w for w, _ in parts)
-        if not total > 0:
-            out[e] = extend(_UNKNOWN_ROUTE)
-            continue
-        out[e] = extend(
-            _merged((r.steps, w / total * r.share) for w, routes in parts for r in routes)
-        )
-    return out
 
 
 def mix_claimed(
@@ -255,7 +214,11 @@ def transformed(
         by_mine,
         by_country,
         merge_paths((p.path for _, p in contributions), step),
-        mix_routes(contributions, wanted, None if step is None else route_step(step)),
+        routes.mixed(
+            [(kg, p.route_table) for kg, p in contributions],
+            wanted,
+            None if step is None else route_step(step),
+        ),
         claimed,
         claims,
     )
@@ -278,7 +241,7 @@ def restricted(whole: Provenance, elements_kg: Mapping[str, float]) -> Provenanc
         by_mine,
         restrict(whole.by_country, elements_kg),
         whole.path,
-        restrict(whole.routes, elements_kg),
+        routes.restricted(whole.route_table, [e for e, kg in elements_kg.items() if kg > 0]),
         claimed,
         {s: ids for s, ids in whole.claims.items() if s in claimed},
     )
@@ -291,13 +254,11 @@ def arrived(provenance: Provenance, facility: Facility) -> Provenance:
         return provenance
     step = step_at(facility)
     path = provenance.path if step in provenance.path else (*provenance.path, step)
-    extend = _Extender(route_step(step))
-    routes = {e: extend(r) for e, r in provenance.routes.items()}
     return Provenance(
         provenance.by_mine,
         provenance.by_country,
         path,
-        routes,
+        routes.extended(provenance.route_table, route_step(step)),
         provenance.claimed,
         provenance.claims,
     )
@@ -312,82 +273,27 @@ def with_claim(
         provenance.by_mine,
         provenance.by_country,
         provenance.path,
-        provenance.routes,
+        provenance.route_table,
         {**provenance.claimed, scheme: dict(claimed)},
         {**provenance.claims, scheme: (*ids, claim_id) if claim_id not in ids else ids},
-    )
-
-
-# --- reading routes ---------------------------------------------------------------------------
-
-
-def by_stage(routes: Routes) -> ByStage:
-    """Per element, stage and country: the share of the element's mass that went through
-    that stage in that country.
-
-    A route counts once for each (stage, country) it passes; a stage's shares sum to at most
-    1 (the rest never went through it), except where the same mass went through one stage in
-    two countries (transit through two warehouses, or re-processing), which counts in both.
-    """
-    out: ByStage = {}
-    for element, shares in routes.items():
-        stages: dict[str, dict[str, float]] = {}
-        for route in shares:
-            for stage, country in dict.fromkeys((s.stage, s.country) for s in route.steps):
-                at = stages.setdefault(stage, {})
-                at[country] = at.get(country, 0.0) + route.share
-        out[element] = stages
-    return out
-
-
-def share_through(
-    routes: Iterable[RouteShare],
-    *,
-    stages: Collection[str],
-    countries: Collection[str] | None = None,
-    technology_origins: Collection[str] | None = None,
-) -> float:
-    """The share of one element's routes with a step at one of ``stages`` in one of
-    ``countries`` (any, if None) using technology from one of ``technology_origins`` (any)."""
-    return math.fsum(
-        r.share
-        for r in routes
-        if any(
-            s.stage in stages
-            and (countries is None or s.country in countries)
-            and (technology_origins is None or s.technology_origin in technology_origins)
-            for s in r.steps
-        )
     )
 
 
 # --- JSON -------------------------------------------------------------------------------------
 
 
-def routes_to_json(routes: Routes) -> dict[str, list[dict[str, Any]]]:
-    """Routes as ``trace --json`` shows them: per element, largest share first."""
-    return {
-        e: [
-            {"share": r.share, "steps": [s.to_json() for s in r.steps]}
-            for r in sorted(shares, key=lambda r: (-r.share, r.steps))
-        ]
-        for e, shares in routes.items()
-    }
-
-
 def to_json(p: Provenance) -> dict[str, object]:
     """The JSON form stored with a lot.
 
-    Routes are stored as tables, since the elements of a lot mostly share their routes:
-    ``steps`` (each distinct step, as [stage, country, technology_origin]), ``routes`` (each
-    distinct route as indices into ``steps``) and ``shares`` (per element, [route index,
-    share] pairs). ``claimed`` and ``claims`` appear only when something was claimed.
+    ``routes`` is the route table (``routes.table_to_json``): each distinct route once as a
+    list of ``[stage, country, technology_origin]`` steps, and per element its shares over
+    them. ``claimed`` and ``claims`` appear only when something was claimed.
     """
     doc: dict[str, object] = {
         "by_mine": p.by_mine,
         "by_country": p.by_country,
         "path": [s.to_json() for s in p.path],
-        "routes": _routes_tables(p.routes),
+        "routes": table_to_json(p.route_table),
     }
     if p.claimed:
         doc["claimed"] = p.claimed
@@ -395,54 +301,18 @@ def to_json(p: Provenance) -> dict[str, object]:
     return doc
 
 
-def _routes_tables(routes: Routes) -> dict[str, object]:
-    steps: dict[RouteStep, int] = {}
-    paths: dict[tuple[RouteStep, ...], int] = {}
-    shares: dict[str, list[list[float | int]]] = {}
-    for e, element_routes in routes.items():
-        rows: list[list[float | int]] = []
-        for r in element_routes:
-            index = paths.get(r.steps)
-            if index is None:
-                index = paths[r.steps] = len(paths)
-                for s in r.steps:
-                    steps.setdefault(s, len(steps))
-            rows.append([index, r.share])
-        shares[e] = rows
-    return {
-        "steps": [list(s) for s in steps],
-        "routes": [[steps[s] for s in path] for path in paths],
-        "shares": shares,
-    }
-
-
-def _routes_from_tables(doc: Mapping[str, Any]) -> Routes:
-    steps = [RouteStep(*s) for s in doc["steps"]]
-    paths = [tuple(steps[i] for i in path) for path in doc["routes"]]
-    # Elements with the same rows share one tuple, as they did before storing.
-    seen: dict[tuple[tuple[int, float], ...], tuple[RouteShare, ...]] = {}
-    out: Routes = {}
-    for e, rows in doc["shares"].items():
-        key = tuple((i, share) for i, share in rows)
-        found = seen.get(key)
-        if found is None:
-            found = seen[key] = tuple(RouteShare(share, paths[i]) for i, share in rows)
-        out[e] = found
-    return out
-
-
 def from_json(doc: Mapping[str, object]) -> Provenance:
     """Inverse of ``to_json`` (a provenance stored before routes existed has none)."""
     path = doc.get("path", [])
     assert isinstance(path, list)
-    routes = doc.get("routes")
+    table = doc.get("routes")
     claims = doc.get("claims", {})
     assert isinstance(claims, dict)
     return Provenance(
         by_mine=doc["by_mine"],  # type: ignore[arg-type]
         by_country=doc["by_country"],  # type: ignore[arg-type]
         path=tuple(PathStep(**s) for s in path),
-        routes=_routes_from_tables(routes) if isinstance(routes, Mapping) else {},
+        route_table=table_from_json(table) if isinstance(table, Mapping) else RouteTable(),
         claimed=doc.get("claimed", {}),  # type: ignore[arg-type]
         claims={s: tuple(ids) for s, ids in claims.items()},
     )

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from raretrace.domain import provenance
+from raretrace.domain.claims import claimed_provenance
 from raretrace.domain.elements import CONSERVED, ELEMENT_ORDER
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
+    ClaimEvent,
     ExtractEvent,
     LedgerEvent,
     OutputSpec,
@@ -73,7 +75,7 @@ class Effects:
 
     lots: list[Lot] = field(default_factory=list)
     #: (lot id, role, kg) — how the event used each lot: created, consumed, shipped, received,
-    #: adjusted. The index for traces, audits and bundles.
+    #: adjusted, claimed. The index for traces, audits and bundles.
     links: list[tuple[str, str, float]] = field(default_factory=list)
     discrepancy: Discrepancy | None = None
     record: RegistryRecord | None = None
@@ -431,6 +433,18 @@ def apply_adjust(state: LedgerState, event: AdjustEvent, seq: int, tol: Toleranc
     return Effects(lots=[after], links=[(lot.id, "adjusted", taken)])
 
 
+def apply_claim(state: LedgerState, event: ClaimEvent, seq: int, tol: Tolerance) -> Effects:
+    """Claim a share of a lot's material under a scheme, once (domain/claims.py)."""
+    lot = _active_lot(state, event.lot, event)
+    _check_custodian(lot, event)
+    after = lot.copy()
+    after.time = event.time
+    after.provenance = claimed_provenance(
+        lot, scheme=event.scheme, share=event.share, claim_id=event.id
+    )
+    return Effects(lots=[after], links=[(lot.id, "claimed", event.share * lot.mass_kg)])
+
+
 def apply_registry(state: LedgerState, event: RegistryEvent, seq: int, tol: Tolerance) -> Effects:
     """Add or update a registry record (participant, facility, licence, accreditation, audit)."""
     return Effects(record=parse_record(event.type, event.record, state.registry))
@@ -442,6 +456,7 @@ _APPLY = {
     ReceiveEvent: apply_receive,
     TransformEvent: apply_transform,
     AdjustEvent: apply_adjust,
+    ClaimEvent: apply_claim,
     RegistryEvent: apply_registry,
 }
 

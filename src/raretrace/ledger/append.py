@@ -24,6 +24,7 @@ from raretrace.domain import jsontext
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
+    ClaimEvent,
     LedgerEvent,
     ReceiveEvent,
     ShipEvent,
@@ -90,7 +91,7 @@ Keys = Mapping[str, tuple[ParticipantKey, ...]]
 
 
 def _referenced_lots(event: LedgerEvent) -> list[str]:
-    if isinstance(event, ShipEvent | ReceiveEvent | AdjustEvent):
+    if isinstance(event, ShipEvent | ReceiveEvent | AdjustEvent | ClaimEvent):
         return [event.lot]
     if isinstance(event, TransformEvent):
         return [i.lot for i in event.inputs] + [o.lot for o in event.outputs]
