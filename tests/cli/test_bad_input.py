@@ -27,6 +27,7 @@ import pytest
 import typer
 
 from cli_support import run
+from raretrace.analytics.scenario_files import packaged_path
 from raretrace.cli.main import full_app
 from raretrace.store.engine import SQLITE_HEADER
 
@@ -327,6 +328,27 @@ SPECS: dict[str, Spec] = {
             "--from": ["", "yesterday", "2031-01-01"],  # the last: after --to
             "--to": ["", "2025-13-01"],
             "--db": BAD_DB,
+            "--plot": BAD_OUT,
+        },
+    ),
+    "analytics scenario": (
+        {"file": str(packaged_path("lynas-outage")), "--plot": "scenario.html"},
+        {
+            # the last: a JSON file that is no scenario
+            "file": [*BAD_IN, TEXT, "inputs/registry.json"],
+            "--template": [*BAD_OUT, "inputs/registry.json"],  # with FILE; never overwrites
+            "--example": ["", "nope"],  # without --template
+            "--db": BAD_DB,  # without --template: a FILE carries its own network
+            "--plot": BAD_OUT,
+        },
+    ),
+    "analytics corridor": (
+        {"file": str(packaged_path("corridor-asean-2030")), "--no-resilience": "",
+         "--enable": "us-defence", "--plot": "corridor.html"},
+        {
+            "file": [*BAD_IN, TEXT, str(packaged_path("lynas-outage"))],  # the last: no corridor
+            "--enable": ["", "bogus"],
+            "--disable": ["", "bogus", "us-defence"],  # the last: also enabled
             "--plot": BAD_OUT,
         },
     ),

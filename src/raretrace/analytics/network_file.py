@@ -122,7 +122,8 @@ def _check_schema(doc: Any, name: str) -> None:
     if error is None:
         return
     where = place(doc, list(error.absolute_path))
-    message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+    message = " ".join(error.message.split())  # one line, whatever the value's repr
+    message = message if len(message) <= 200 else message[:200] + "…"
     raise ValidationError(
         RULE, where, f"scenario file {name}: {where}: {message} (schema: docs/analytics.md, "
         "src/raretrace/schemas/scenario.schema.json)",

@@ -54,18 +54,23 @@ def _infeasible(model: Model) -> str:
     soft.hard.clear()
     _build_rest(soft)
     solution = soft.lp.solve()
-    parts = []
-    for (region, element), need in sorted(hard.items()):
+    short_of = {}
+    for region, element in sorted(hard):
         short = sum(solution.value(("short", region, element, s.index)) for s in soft.segments)
-        reachable = model.demand[(region, element)] - short
-        if reachable < need - 1e-6:
-            parts.append(f"{region} must receive {need:,.1f} t of {element} but at most "
-                         f"{reachable:,.1f} t can reach it")  # fmt: skip
-    why = unmet_reasons(soft, [_Short(r, e, 1.0) for r, e in sorted(hard)], solution)
-    text = "; ".join(parts) or "the demands marked must_meet cannot all be met"
-    return f"no allocation meets every must_meet demand: {text}" + (
-        f" ({'; '.join(why[:3])})" if why else "") + (
-        "; lower must_meet, add capacity, or lift a shock")  # fmt: skip
+        gap = short - (model.demand[(region, element)] - hard[(region, element)])
+        if gap > 1e-6:
+            short_of[(region, element)] = gap
+    need = sum(hard.values())
+    got = need - sum(short_of.values())
+    parts = ", ".join(f"{e} to {r} {t:,.1f} t" for (r, e), t in short_of.items())
+    why = unmet_reasons(soft, [_Short(r, e, 1.0) for r, e in short_of], solution)
+    limits = sorted({w.split(": ", 1)[1] for w in why})
+    return (
+        f"no allocation meets every must_meet demand: they need {need:,.1f} t, at most "
+        f"{got:,.1f} t can be delivered (short in the best allocation: {parts or 'none'})"
+        + (f"; {'; '.join(limits)}" if limits else "")
+        + "; lower must_meet, add capacity, or lift a shock"
+    )
 
 
 def _build_rest(model: Model) -> None:

@@ -57,8 +57,10 @@ def scenario(
     if template is not None:
         _write_template(template, file, example, db)
         return
-    if example is not None:
-        raise ConfigError("--example goes with --template OUT; give both")
+    if example is not None or db is not None:
+        given = "--example" if example is not None else "--db"
+        raise ConfigError(f"{given} goes with --template OUT (it chooses what the template "
+                          "is built from); a scenario FILE carries its own network")  # fmt: skip
     if file is None:
         raise ConfigError("give a scenario FILE, or --template OUT to write one")
     if plot is not None:
