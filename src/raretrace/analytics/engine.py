@@ -48,6 +48,7 @@ class _Lot:
     mass: float
     base_mass: float  # the mass ``elements`` belong to: the composition scales with mass
     elements: Elements
+    form: str
     #: While in transit: (destination node, shipped mass, shipper, consignee).
     pending: tuple[Node, float, str, str] | None = None
 
@@ -99,8 +100,10 @@ class FlowEngine:
         bucket_of: Callable[[str], str | None],
         *,
         participants: bool = False,
+        holdings: bool = False,
     ) -> None:
         self.facilities = facilities
+        self.holding = holdings
         self.tol = tolerance
         self.bucket_of = bucket_of
         self.track = participants
@@ -112,6 +115,10 @@ class FlowEngine:
         self.routes: dict[tuple[str, str, str], RouteStats] = {}
         self.node_actors: dict[tuple[str, str, Node], set[str]] = {}
         self.link_actors: dict[tuple[str, str, Node, Node], tuple[set[str], set[str]]] = {}
+        #: With ``holdings``: (bucket, facility, form) → element → net kg added to what the
+        #: facility holds in that form; (bucket, facility) → gross kg shipped from it.
+        self.held: dict[tuple[str, str, str], Elements] = {}
+        self.shipped_mass: dict[tuple[str, str], float] = {}
         #: Events that named a lot or facility the pass did not know (events outside the
         #: period that the query left out, in a ledger whose times are not in log order).
         self.unresolved = 0
@@ -166,8 +173,9 @@ class FlowEngine:
             node = ("recycling" if scrap else "mine", facility.country, facility.id)
             els = _conserved(out["elements_kg"])
             mass = float(out["mass_kg"])
-            self._lots[out["lot"]] = _Lot(node, mass, mass, els)
+            self._lots[out["lot"]] = _Lot(node, mass, mass, els, out["form"])
             self._node(bucket, "entered", node, els, actor)
+            self._hold(bucket, facility.id, out["form"], els, 1.0)
 
     def _take(self, lot_id: str, mass: float) -> tuple[_Lot, Elements, float]:
         """Take ``mass`` from a lot as ``rules.consume`` does: (lot, element kg, kg taken)."""
@@ -188,6 +196,7 @@ class FlowEngine:
             lot, els, kg = self._take(spec["lot"], float(spec["mass_kg"]))
             taken.append((lot.node, els, kg))
             self._node(bucket, "consumed", lot.node, els, actor)
+            self._hold(bucket, facility.id, lot.form, els, -1.0)
         stage = transform_stage(facility, ev["process"])
         if stage is None:  # split, merge: bookkeeping; the material stays where it was
             onode = max(taken, key=lambda t: t[2])[0]
@@ -197,8 +206,9 @@ class FlowEngine:
         for out in ev["outputs"]:
             els = _conserved(out["elements_kg"])
             mass = float(out["mass_kg"])
-            self._lots[out["lot"]] = _Lot(onode, mass, mass, els)
+            self._lots[out["lot"]] = _Lot(onode, mass, mass, els, out["form"])
             _merge(produced, els)
+            self._hold(bucket, facility.id, out["form"], els, 1.0)
         self._node(bucket, "produced", onode, produced, actor)
         consumed: Elements = {}
         for _, els, _ in taken:
@@ -223,6 +233,10 @@ class FlowEngine:
         els = lot.at(lot.mass)
         self._node(bucket, "shipped", lot.node, els, ev["actor"])
         self._link(bucket, "ship", (lot.node, dest), els, (ev["actor"], ev["consignee"]))
+        self._hold(bucket, lot.node[2], lot.form, els, -1.0)
+        if self.holding and bucket is not None:
+            key = (bucket, lot.node[2])
+            self.shipped_mass[key] = self.shipped_mass.get(key, 0.0) + lot.mass
         lot.pending = (dest, lot.mass, ev["actor"], ev["consignee"])
 
     def _receive(self, bucket: str | None, ev: Mapping[str, Any]) -> None:
@@ -236,6 +250,7 @@ class FlowEngine:
         origin = lot.node
         lot.node, lot.mass, lot.pending = node, received, None
         self._node(bucket, "received", node, lot.at(received), ev["actor"])
+        self._hold(bucket, at.id, lot.form, lot.at(received), 1.0)
         beyond = abs(received - shipped) > self.tol.of(shipped)
         delta = lot.at(received - shipped)
         self._node(bucket, "discrepant" if beyond else "transit", node, delta, ev["actor"])
@@ -254,6 +269,13 @@ class FlowEngine:
     def _adjust(self, bucket: str | None, ev: Mapping[str, Any]) -> None:
         lot, els, _ = self._take(ev["lot"], -float(ev["mass_kg"]))
         self._node(bucket, "adjusted", lot.node, els, ev["actor"])
+        self._hold(bucket, lot.node[2], lot.form, els, -1.0)
+
+    def _hold(
+        self, bucket: str | None, facility: str, form: str, els: Elements, sign: float
+    ) -> None:
+        if self.holding and bucket is not None:
+            _add(self.held, (bucket, facility, form), els, sign)
 
     # -- reading ------------------------------------------------------------------------------
     def in_transit(self) -> Iterator[tuple[Node, Node, Elements]]:

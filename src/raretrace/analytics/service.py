@@ -4,7 +4,7 @@ modules, return a report the CLI renders."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from raretrace.analytics import reading
 from raretrace.analytics.concentration import (
@@ -15,10 +15,12 @@ from raretrace.analytics.concentration import (
 from raretrace.analytics.engine import FlowEngine
 from raretrace.analytics.flows import BEFORE, IN, FlowReport, check_element, flow_report
 from raretrace.analytics.period import Period
+from raretrace.analytics.settings import AnalyticsSettings
+from raretrace.analytics.warnings import Inputs, WarningsReport, Windows, warnings_report
 from raretrace.analytics.world import asean_members, world_supply
 from raretrace.store.store import Store
 
-__all__ = ["concentration", "flows", "period_days"]
+__all__ = ["concentration", "flows", "period_days", "warnings"]
 
 
 def _in_or_before(period: Period) -> Callable[[str], str | None]:
@@ -66,3 +68,18 @@ def concentration(store: Store, period: Period) -> ConcentrationReport:
         asean=asean_members(),
         days=period_days(period, view.first_time, view.last_time),
     )
+
+
+def warnings(store: Store, as_of: date, settings: AnalyticsSettings) -> WarningsReport:
+    """``analytics warnings``: one pass over the events up to the as-of day's end."""
+    view = reading.ledger_view(store)
+    win = Windows.ending(as_of, days=settings.trend.period_days, periods=settings.trend.periods)
+    facilities = view.registry.facilities
+    engine = FlowEngine(facilities, view.tolerance, win.bucket_of, holdings=True)
+    outputs = StageOutputs(facilities, win.bucket_of)
+    for time, event in reading.events(store, reading.FLOW_TYPES, until=win.end):
+        engine.feed(time, event)
+        if event["type"] in reading.OUTPUT_TYPES:
+            outputs.feed(time, event)
+    inputs = Inputs(engine, outputs, view.registry, reading.discrepancies(store))
+    return warnings_report(inputs, settings, win)

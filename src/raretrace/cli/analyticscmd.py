@@ -207,3 +207,82 @@ def _render_concentration(report: Any) -> None:
         f" {coverage} of world production a year, HHI {ledger['hhi']:,.0f}",
         markup=False,
     )
+
+
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings",
+        metavar="FILE",
+        help="JSON thresholds over the packaged ones (docs/analytics.md).",
+    ),
+]
+
+
+def _settings(path: Path | None) -> Any:
+    from raretrace.analytics.settings import load_settings
+    from raretrace.cli.main import _check_input
+
+    if path is not None:
+        _check_input(path)
+    return load_settings(path)
+
+
+@analytics_app.command()
+def warnings(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", metavar="YYYY-MM-DD", help="The last day looked at [default: today, UTC]."
+        ),
+    ] = None,
+    settings: SettingsOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Early-warning indicators against their thresholds, with trend and evidence."""
+    from raretrace.analytics import service
+    from raretrace.analytics.period import parse_day, today
+
+    day = parse_day(as_of, "--as-of") or today()
+    loaded = _settings(settings)
+    report = service.warnings(_store(db), day, loaded)
+    if as_json:
+        _dump(report.to_json())
+        return
+    _render_warnings(report)
+
+
+def _value(i: Any) -> str:
+    if i.value is None:
+        return "n/a"
+    if i.unit == "share" or i.unit.startswith("share"):
+        return render.share(i.value)
+    if i.unit == "outflow / capacity":
+        return f"{i.value:.2f}×"
+    return f"{i.value:,.1f}"
+
+
+def _render_warnings(report: Any) -> None:
+    doc = report.to_json()
+    periods = doc["periods"]
+    out.print(
+        f"as of {doc['as_of']}: {doc['warnings']} warning(s) of {len(report.indicators)}"
+        f" indicators; the trend is {len(periods)} periods of"
+        f" {report.windows.days} days, oldest first, from {periods[0]['from']}"
+        f" (settings: {doc['settings']})",
+        markup=False,
+    )
+    rows = render.table("indicator", "subject", "value", "threshold", "trend", "evidence",
+                        ids=("indicator",), numbers=("value", "threshold"))  # fmt: skip
+    for i in report.warnings:
+        trend = " → ".join("-" if v is None else _value(type(i)(**{**_fields(i), "value": v}))
+                           for v in i.trend)  # fmt: skip
+        evidence = ", ".join(f"{k} {v}" for k, v in i.evidence.items() if k not in ("forms",))
+        rows.add_row(i.indicator, i.subject, _value(i), f"{i.threshold:g}", trend, evidence)
+    if report.warnings:
+        render.print_table(out, rows)
+
+
+def _fields(i: Any) -> dict[str, Any]:
+    return {name: getattr(i, name) for name in i.__dataclass_fields__}
