@@ -68,7 +68,7 @@ def test_days_of_cover_without_consumption_is_no_warning(tmp_path: Path) -> None
 def test_settings_are_checked(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"expiry": {"within_dayz": 3}}')
-    with pytest.raises(ConfigError, match="expiry.within_dayz: Extra inputs are not permitted"):
+    with pytest.raises(ConfigError, match=r"expiry\.within_dayz: Extra inputs are not permitted"):
         load_settings(bad)
     bad.write_text('{"single_country_share": {"elements": ["Fe"]}}')
     with pytest.raises(ConfigError, match="'Fe', which is not one of"):
