@@ -14,13 +14,14 @@ from raretrace.analytics.concentration import (
 )
 from raretrace.analytics.engine import FlowEngine
 from raretrace.analytics.flows import BEFORE, IN, FlowReport, check_element, flow_report
+from raretrace.analytics.opendata import OpenTables, bucket_by, open_tables
 from raretrace.analytics.period import Period
 from raretrace.analytics.settings import AnalyticsSettings
 from raretrace.analytics.warnings import Inputs, WarningsReport, Windows, warnings_report
 from raretrace.analytics.world import asean_members, world_supply
 from raretrace.store.store import Store
 
-__all__ = ["concentration", "flows", "period_days", "warnings"]
+__all__ = ["concentration", "flows", "open_data", "period_days", "warnings"]
 
 
 def _in_or_before(period: Period) -> Callable[[str], str | None]:
@@ -83,3 +84,23 @@ def warnings(store: Store, as_of: date, settings: AnalyticsSettings) -> Warnings
             outputs.feed(time, event)
     inputs = Inputs(engine, outputs, view.registry, reading.discrepancies(store))
     return warnings_report(inputs, settings, win)
+
+
+def open_data(store: Store, period: Period, settings: AnalyticsSettings) -> OpenTables:
+    """``open-data export``: the public tables of the period, suppressed at k."""
+    view = reading.ledger_view(store)
+    label = bucket_by(settings.open_data.period)
+    start = period.start
+
+    def bucket_of(time: str) -> str | None:
+        return None if start is not None and time < start else label(time)
+
+    facilities = view.registry.facilities
+    engine = FlowEngine(facilities, view.tolerance, bucket_of, participants=True)
+    outputs = StageOutputs(facilities, bucket_of, participants=True)
+    for time, event in reading.events(store, reading.FLOW_TYPES, until=period.end):
+        engine.feed(time, event)
+        if event["type"] in reading.OUTPUT_TYPES:
+            outputs.feed(time, event)
+    k = settings.open_data.k
+    return open_tables(engine, outputs, view.registry, k=k, period=settings.open_data.period)

@@ -286,3 +286,33 @@ def _render_warnings(report: Any) -> None:
 
 def _fields(i: Any) -> dict[str, Any]:
     return {name: getattr(i, name) for name in i.__dataclass_fields__}
+
+
+@open_data_app.command("export")
+def open_data_export(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="A new (or empty) folder.")],
+    start: FromOption = None,
+    end: ToOption = None,
+    settings: SettingsOption = None,
+    db: DbOption = None,
+) -> None:
+    """Public tables (Parquet and CSV), a data dictionary and datapackage.json; cells with
+    fewer than k participants behind them are suppressed."""
+    from datetime import UTC, datetime
+
+    from raretrace.analytics import service
+    from raretrace.analytics.opendata_files import check_target, write_open_data
+    from raretrace.analytics.period import parse_period
+
+    period = parse_period(start, end)
+    loaded = _settings(settings)
+    check_target(folder)
+    data = service.open_data(_store(db), period, loaded)
+    about = {**period.to_json(), "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    written = write_open_data(folder, data, about)
+    hidden = sum(1 for rows in data.tables.values() for r in rows if r.get("suppressed"))
+    out.print(
+        f"open data written to {folder}: {len(written)} files, by {data.period};"
+        f" {hidden:,} cells suppressed (k = {data.k})",
+        markup=False,
+    )
