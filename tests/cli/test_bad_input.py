@@ -80,6 +80,19 @@ SPECS: dict[str, Spec] = {
         {"file": "inputs/registry.json", "--db": "ledger.db"},
         {"file": BAD_IN, "--db": BAD_DB},
     ),
+    "registry import": (
+        {"file": "inputs/facilities.csv", "--kind": "facilities", "--db": "ledger.db"},
+        {
+            "file": [*BAD_IN, TEXT, "inputs/registry.json"],  # the last: not a sheet
+            "--kind": ["", "bogus"],
+            "--rejects": BAD_OUT,
+            "--db": BAD_DB,
+        },
+    ),
+    "registry export": (
+        {"--geojson": "map.geojson", "--db": "ledger.db"},
+        {"--geojson": BAD_OUT, "--db": BAD_DB},
+    ),
     "ingest": (
         {"file": "inputs/events.jsonl", "--db": "ledger.db"},
         {"file": BAD_IN[:2], "--db": BAD_DB, "--rejects": BAD_OUT, "--batch-size": ["0", "-5"]},
@@ -436,6 +449,9 @@ def _build(where: Path) -> dict[str, str]:
     ok("--db", "ledger.db", "export", lot, "--bundle", "inputs/bundle.json",
        "--write-trust", "inputs/trust.txt")  # fmt: skip
     ok("--db", "ledger.db", "epcis", "export", "--out", "inputs/epcis.jsonld")
+    (inputs / "facilities.csv").write_text(
+        "id,name,operator,country,stage\nMY-NEW-SITE,New site,lynas-my,MY,warehouse\n"
+    )
     ok("witness", "keygen", "--name", "witness.example", "--out", "inputs/witness.key")
     ok("issuer", "keygen", "--did", "did:web:council.example", "--out", "inputs/issuer.key")
     (inputs / "did.json").write_text(ok("issuer", "did-document", "--key", "inputs/issuer.key"))

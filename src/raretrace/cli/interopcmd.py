@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +18,6 @@ from raretrace.cli.main import (
     _db,
     _store,
     app,
-    err,
     out,
     registry_app,
 )
@@ -53,10 +51,6 @@ ToOption = Annotated[
     str | None,
     typer.Option("--to", metavar="YYYY-MM-DD", help="Last day of the period (included)."),
 ]
-
-
-def _out_option(metavar: str, what: str) -> object:
-    return typer.Option("--out", metavar=metavar, help=what)
 
 
 @epcis_app.command("export")
@@ -136,8 +130,59 @@ def _render_import(imported: Imported, out_file: Path | None) -> None:
     )
 
 
-def _print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
+@registry_app.command("import")
+def registry_import(
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="A .csv (UTF-8) or .xlsx sheet, one record a row."),
+    ],
+    kind: Annotated[
+        str,
+        typer.Option(
+            metavar="KIND",
+            help="facilities, participants, accreditations, licences or audits.",
+        ),
+    ],
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Load the good rows even if some are refused.")
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Write each refused row, column and reason (JSON Lines)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Load registry records from a spreadsheet whose header names the registry fields;
+    nothing is loaded unless every row is good (or --skip-bad --rejects FILE)."""
+    _check_input(file)
+    if rejects is not None:
+        _check_output(rejects, "the rejects file")
+    done = service.import_registry(_db(db), file, kind=kind, skip_bad=skip_bad, rejects=rejects)
+    for error in done.refused:
+        out.print(f"refused {error.line()}", markup=False)
+    if done.refusal is not None:
+        raise done.refusal
+    out.print(
+        f"registry import: {done.rows} rows of {done.kind}, {done.changed} records added or"
+        f" changed, {len(done.refused)} refused, {done.empty_rows} empty rows skipped",
+        markup=False,
+    )
 
 
-_ = (err, registry_app, _db, _out_option, _print_json)
+@registry_app.command("export")
+def registry_export(
+    geojson_file: Annotated[
+        Path,
+        typer.Option(
+            "--geojson", metavar="FILE", help="Write the facilities as a GeoJSON FeatureCollection."
+        ),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Write the registry's facilities as GeoJSON (stage, country, operator, capacity,
+    licence status), for any GIS."""
+    _check_output(geojson_file, "the GeoJSON file")
+    count = service.export_geojson(_store(db), geojson_file, now=datetime.now(UTC))
+    out.print(f"{count} facilities → {geojson_file}", markup=False)

@@ -12,10 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from raretrace.domain.errors import ConfigError, ValidationError, VerificationError
-from raretrace.interop import epcis_export, epcis_schema, ledgerread
+from raretrace.interop import epcis_export, epcis_schema, geojson, ledgerread
 from raretrace.interop.epcis_import import Imported, import_document
 from raretrace.interop.epcis_mapping import EMPTY, parse_mapping
 from raretrace.interop.files import read_json, write_json, write_text
+from raretrace.interop.registry_rows import KINDS, RowError, as_document, check_rows
+from raretrace.interop.sheets import read_table
+from raretrace.ledger import service as ledger_service
 from raretrace.store.store import Store
 
 
@@ -148,3 +151,63 @@ def import_epcis(
 
 def _json_line(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) + "\n"
+
+
+# -- registry spreadsheets and maps --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryImported:
+    """What ``import_registry`` did: rows read, records changed in the ledger, rows refused."""
+
+    kind: str
+    rows: int
+    changed: int
+    refused: tuple[RowError, ...]
+    empty_rows: int
+    #: Set (and nothing loaded) when rows were refused without --skip-bad.
+    refusal: ValidationError | None = None
+
+
+def import_registry(
+    db: str, path: Path, *, kind: str, skip_bad: bool, rejects: Path | None
+) -> RegistryImported:
+    """Load one kind of registry record from a CSV or Excel sheet through the registry load
+    path (``ledger.service.registry_events``: new or changed records become signed registry
+    events, appended by the one write path). Nothing is loaded unless every row is good,
+    or ``skip_bad`` (then the bad rows go to ``rejects``)."""
+    if kind not in KINDS:
+        raise ConfigError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+    if skip_bad and rejects is None:
+        raise ConfigError("--skip-bad needs --rejects FILE, where the refused rows are kept")
+    table = read_table(path, sheet=kind)
+    with ledger_service.open_ledger(db) as ledger:
+        checked = check_rows(table, kind, ledger.registry)
+        if checked.errors and not skip_bad:
+            first = checked.errors[0]
+            refusal = ValidationError(
+                "sheet-row", f"{path} row {first.row}",
+                f"{len(checked.errors)} of {len(table.rows)} rows are refused, nothing was"
+                f" loaded; the first: {first.line()}. Correct the sheet, or pass --skip-bad"
+                " --rejects FILE to load the good rows",
+            )  # fmt: skip
+            return RegistryImported(kind, len(table.rows), 0, checked.errors,
+                                    table.empty_rows, refusal)  # fmt: skip
+        if rejects is not None:
+            write_text(rejects, "".join(_json_line(e.to_json()) for e in checked.errors))
+        events = ledger_service.registry_events(
+            as_document(checked), ledger.registry, signer=ledger_service.registry_signer(ledger)
+        )
+        report = ledger.ingest(enumerate(events, start=1))
+        if report.rejections:
+            raise report.rejections[0].error
+    return RegistryImported(kind, len(table.rows), report.accepted, checked.errors,
+                            table.empty_rows)  # fmt: skip
+
+
+def export_geojson(store: Store, out: Path, *, now: datetime) -> int:
+    """Write the registry's facilities as a GeoJSON FeatureCollection; how many."""
+    moment = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    collection = geojson.feature_collection(store.registry(), now=moment)
+    write_json(out, collection)
+    return len(collection["features"])
