@@ -213,6 +213,27 @@ SPECS: dict[str, Spec] = {
             "--reason": [],
         },
     ),
+    "token issue": (
+        {"--participant": "lynas-my", "--role": "operator", "--db": "ledger.db"},
+        {
+            "--participant": [*BAD_ID, "nobody-registered"],
+            "--role": ["", "public", "bogus"],
+            "--expires": ["", "yesterday", "2020-01-01", "2030-01-01T00:00:00"],
+            "--db": BAD_DB,
+        },
+    ),
+    "token revoke": ({"token_id": "{token}", "--db": "ledger.db"},
+                     {"token_id": BAD_ID, "--db": BAD_DB}),  # fmt: skip
+    "token list": ({"--db": "ledger.db"}, {"--db": BAD_DB}),
+    "serve": (
+        {"--db": "ledger.db", "--port": "0"},
+        {
+            "--db": BAD_DB,
+            "--host": ["", "no.such.host.invalid"],
+            "--port": ["-1", "70000"],
+            "--workers": ["0", "-2", "65"],
+        },
+    ),
     "verify-credential": (
         {"file": "inputs/bundle.json", "--trust": "inputs/did.json"},
         {
@@ -371,6 +392,7 @@ KNOWN_OPEN: dict[tuple[str, str, str], str] = {}
 #: Baselines that cannot be run as given, and why.
 NO_BASELINE = {
     "verify-credential": "the walk has no credential to verify; its cases are about the files",
+    "serve": "it serves until stopped; tests/api run the service",
 }
 
 
@@ -466,7 +488,10 @@ def _build(where: Path) -> dict[str, str]:
     (where / "empty.file").touch()
     (where / "text.txt").write_text("hello, this is not a ledger\n")
     (where / "fake.db").write_bytes(SQLITE_HEADER + bytes(4080))
+    bearer = ok("--db", "ledger.db", "token", "issue", "--participant", "lynas-my",
+                "--role", "operator").strip()  # fmt: skip
     return {
+        "token": bearer.split("_")[1],
         "lot": lot, "event": event, "key": f"inputs/keys/{first['actor']}.key",
         "credential": credential,
     }  # fmt: skip

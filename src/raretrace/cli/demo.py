@@ -19,13 +19,11 @@ from raretrace.cli import tour
 from raretrace.cli.main import app, err, out
 from raretrace.demo.simulation import MIN_EVENTS
 from raretrace.domain.errors import ConfigError
-from raretrace.ledger import service
-from raretrace.ledger.append import IngestReport
-from raretrace.store import schema
-from raretrace.store.store import Store
+from raretrace.service import ledger as service
+from raretrace.service.ingest import IngestReport
+from raretrace.service.ledgers import DEMO_MARK, drop_ledger, fresh_demo_db, mark_made_by
 
 DEMO_DB = "raretrace-demo.db"
-DEMO_MARK = "demo"
 
 
 def demo_log_dir(db: str) -> Path:
@@ -39,33 +37,6 @@ def demo_log_dir(db: str) -> Path:
     where = db if "://" in db else str(Path(db).expanduser().resolve())
     digest = hashlib.sha256(where.encode()).hexdigest()[:16]
     return base / "raretrace" / "demo-logs" / digest / service.default_log_dir(db).name
-
-
-def _fresh_demo_db(db: str) -> None:
-    """Remove a previous demo ledger; refuse to touch anything that is not one."""
-    if "://" in db:
-        store = Store.open(db)
-        if store.schema_revision() is not None and store.meta().get("made_by") != DEMO_MARK:
-            raise ConfigError(f"{db!r} holds a ledger that the demo did not make; use another --db")
-        if store.schema_revision() is not None:
-            raise ConfigError(f"{db!r} already holds a demo ledger; drop that database first")
-        store.close()
-        return
-    path = Path(db)
-    if not path.exists():
-        return
-    store = Store.open(db, access="read")
-    try:
-        meta = store.meta() if store.schema_revision() else {}
-    finally:
-        store.close()
-    if meta.get("made_by") != DEMO_MARK:
-        raise ConfigError(f"{db} exists and is not a demo ledger; choose another --db")
-    log_dir = Path(meta.get("log_dir", ""))
-    if meta.get("log_dir") and (log_dir / "log.key").exists():
-        shutil.rmtree(log_dir)  # the demo's own log: tiles and demo keys
-    for suffix in ("", "-wal", "-shm"):
-        Path(db + suffix).unlink(missing_ok=True)
 
 
 @app.command()
@@ -100,14 +71,13 @@ def demo(
     for folder, option in ((write, "--write"), (log_dir, "--log-dir")):
         if folder is not None and folder.exists() and not folder.is_dir():
             raise ConfigError(f"{option} {folder} is a file; give a folder (new or existing)")
-    _fresh_demo_db(db)
+    fresh_demo_db(db)
     directory = log_dir or demo_log_dir(db)
     if log_dir is None and (directory / "log.key").exists():
         shutil.rmtree(directory)  # left by a demo whose ledger was deleted: ours to replace
     with _removed_on_failure(db, directory, write):
         store = service.init_ledger(db, log_dir=directory)
-        with store.engine.begin() as conn:
-            conn.execute(schema.meta.insert().values(key="made_by", value=DEMO_MARK))
+        mark_made_by(store, DEMO_MARK)
         ledger = service.open_ledger(db)
         world, keys = signed_world(seed)
         signer = service.registry_signer(ledger)
@@ -148,7 +118,7 @@ def _removed_on_failure(db: str, log_dir: Path, write: Path | None) -> Iterator[
     try:
         yield
     except BaseException as exc:
-        _drop_demo(db)
+        drop_ledger(db)
         for folder in made:
             shutil.rmtree(folder, ignore_errors=True)
         if isinstance(exc, KeyboardInterrupt):
@@ -162,18 +132,3 @@ def _first_missing(path: Path) -> Path:
     while not path.parent.exists():
         path = path.parent
     return path
-
-
-def _drop_demo(db: str) -> None:
-    """Delete a (half-built) demo ledger: the SQLite file, or the tables in a database URL."""
-    if "://" not in db:
-        for suffix in ("", "-wal", "-shm"):
-            Path(db + suffix).unlink(missing_ok=True)
-        return
-    store = Store.open(db, access="write")
-    try:
-        schema.metadata.drop_all(store.engine)
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    finally:
-        store.close()

@@ -7,7 +7,6 @@ configuration or missing things.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -30,11 +29,18 @@ from raretrace.domain.model import (
     WRITTEN_OFF,
     Tolerance,
 )
-from raretrace.ledger import service
-from raretrace.ledger.append import IngestReport
 from raretrace.ledger.settings import LedgerSettings
-from raretrace.store.engine import ENV_VAR, dispose_engines, resolve_db, unusable_database
-from raretrace.store.store import Store
+from raretrace.service import ingest as ingesting
+from raretrace.service import ledger as service
+from raretrace.service import reads
+from raretrace.service.ledgers import (
+    ENV_VAR,
+    Store,
+    describe_unusable,
+    dispose_engines,
+    open_store,
+    resolve_db,
+)
 
 #: Help as plain text (click's formatter), for every command group. Typer's Rich help reads
 #: "[...]" in help text as markup and drops it, and from Typer 0.27 it shows types as
@@ -105,9 +111,7 @@ def _store(db: str | None, *, write: bool = False) -> Store:
     A reading command opens it read-only: it never creates the file nor leaves files beside
     it. ``main()`` closes it as the command ends, so SQLite can remove its ``-wal``/``-shm``.
     """
-    store = Store.open(_db(db), access="write" if write else "read")
-    store.require_ready()
-    return store
+    return open_store(_db(db), write=write)
 
 
 @app.command()
@@ -290,27 +294,10 @@ def ingest(
     _check_input(file)  # both before the ledger opens: a bad path changes nothing
     if rejects:
         _check_output(rejects, "the rejects file")
-    ledger = service.open_ledger(_db(db))
-    size = file.stat().st_size
-    rejects_fh = rejects.open("w", encoding="utf-8") if rejects else None
-    shown = 0
-    size_before = ledger.store.size()
+    target, size = _db(db), file.stat().st_size
 
-    def drain(report: IngestReport) -> None:
-        nonlocal shown
-        for r in report.rejections:
-            line = {
-                "line": r.line,
-                "event_id": r.event_id,
-                "rule": r.rule,
-                "message": r.error.message,
-            }
-            if rejects_fh:
-                rejects_fh.write(json.dumps(line) + "\n")
-            elif shown < 20:
-                err.print(f"line {r.line}: {r.error.message}", markup=False)
-            shown += 1
-        report.rejections.clear()
+    def show(r: ingesting.Rejection) -> None:
+        err.print(f"line {r.line}: {r.error.message}", markup=False)
 
     columns = (
         TextColumn("ingest"),
@@ -321,25 +308,16 @@ def ingest(
     try:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("ingest", total=size)
-            report = ledger.ingest(
-                _byte_lines(file, bar, task), batch_size=batch_size, on_batch=drain
-            )
-    except KeyboardInterrupt:
-        # Counted in the database: an interrupt can fall between a commit and its report.
-        kept = ledger.store.size() - size_before
-        err.print(
-            f"interrupted: {kept} events were committed before it and are in the ledger;"
-            " nothing of the batch in progress was kept. Run the same command again to go on:"
-            " events already in the ledger count as already present.",
-            markup=False,
-        )
+            done = ingesting.ingest(
+                target, _byte_lines(file, bar, task), batch_size=batch_size, rejects=rejects,
+                show=show,
+            )  # fmt: skip
+    except ingesting.IngestInterrupted as exc:
+        err.print(str(exc), markup=False)
         raise typer.Exit(130) from None
-    finally:
-        ledger.close()
-        if rejects_fh:
-            rejects_fh.close()
-    if shown > 20 and not rejects_fh:
-        err.print(f"... {shown - 20} more rejections; use --rejects FILE to keep them all")
+    if done.unshown:
+        err.print(f"... {done.unshown} more rejections; use --rejects FILE to keep them all")
+    report = done.report
     out.print(
         f"accepted {report.accepted}, rejected {report.rejected}, "
         f"discrepancies {report.discrepancies}, already present {report.duplicates}"
@@ -356,7 +334,7 @@ def trace(
 ) -> None:
     """Show a lot's composition, origin shares, the path its material took and the
     discrepancies in its lineage."""
-    view = service.trace(_store(db), lot)
+    view = reads.trace(_store(db), lot)
     if as_json:
         out.print_json(data=view) if out.is_terminal else print(json.dumps(view, indent=2))
         return
@@ -375,21 +353,6 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str | None], str | None]:
         return value
 
     return check
-
-
-def _check_facility(store: Store, facility: str | None) -> None:
-    """NotFound naming ``facility`` and the nearest registered ids, unless it is registered."""
-    if facility is None:
-        return
-    known = store.registry().facilities
-    if facility in known:
-        return
-    by_upper = {f.upper(): f for f in known}
-    near = difflib.get_close_matches(facility.upper(), by_upper, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(by_upper[n] for n in near)}? " if near else ""
-    raise NotFound(
-        f"facility {facility!r} is not in the registry; {hint}list them with `raretrace facilities`"
-    )
 
 
 @app.command()
@@ -419,27 +382,24 @@ def lots(
 ) -> None:
     """List lots, in id order; with --json, one JSON object a line (the lot fields of
     `trace --json`)."""
-    store = _store(db)
-    _check_facility(store, facility)
-    found = list(store.lots(facility=facility, form=form, status=status, limit=limit or None))
+    where = reads.LotFilter(facility=facility, form=form, status=status)
+    page = reads.lots(_store(db), where, limit=limit or None)
     if as_json:
-        for lot in found:
-            print(json.dumps(render.lot_json(lot)))
+        for lot in page.lots:
+            print(json.dumps(reads.lot_json(lot)))
     else:
-        render.print_table(out, render.lots_table(found))
-    if limit and len(found) == limit:
-        total = store.count_lots(facility=facility, form=form, status=status)
-        if total > limit:
-            err.print(render.shown_of(limit, total, "lots"), markup=False)
+        render.print_table(out, render.lots_table(list(page.lots)))
+    if page.cut and page.total is not None:
+        err.print(render.shown_of(limit, page.total, "lots"), markup=False)
 
 
 @app.command()
 def facilities(db: DbOption = None, as_json: JsonFlag = False) -> None:
     """List registered facilities, in id order; with --json, one JSON object a line."""
-    found = sorted(_store(db).registry().facilities.values(), key=lambda f: f.id)
+    found = reads.facilities(_store(db))
     if as_json:
         for f in found:
-            print(json.dumps(render.facility_json(f)))
+            print(json.dumps(reads.facility_json(f)))
         return
     render.print_table(out, render.facilities_table(found))
 
@@ -450,7 +410,7 @@ def discrepancies(
     as_json: JsonFlag = False,
 ) -> None:
     """Receipts whose measured mass differed from the shipped mass beyond tolerance."""
-    rows = _store(db).discrepancies()
+    rows = reads.discrepancies(_store(db))
     if as_json:
         for d in rows:
             print(json.dumps(d.to_json()))
@@ -485,6 +445,8 @@ def full_app() -> typer.Typer:
         interopcmd,
         logcmd,
         scenariocmd,
+        servecmd,
+        tokencmd,
     )
 
     return app
@@ -531,11 +493,9 @@ def _unusable(exc: Exception) -> str | None:
     """One line for a database the command cannot use (see ``unusable_database``: server
     down, file locked, not a database) or a file it cannot read or write; None for any other
     error, which is a bug and keeps its traceback."""
-    from sqlalchemy.exc import DatabaseError, OperationalError
-
-    # DatabaseError itself (not IntegrityError & co.) is SQLite's "not a database"/"malformed".
-    if isinstance(exc, OperationalError) or type(exc) is DatabaseError:
-        return unusable_database(_state.get("used_db") or resolve_db(_state["db"]), exc)
+    database = describe_unusable(_state.get("used_db") or resolve_db(_state["db"]), exc)
+    if database is not None:
+        return database
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"cannot use {exc.filename}: {exc.strerror}"
     if isinstance(exc, UnicodeDecodeError):  # a file read as text that is not UTF-8

@@ -17,7 +17,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from raretrace.domain.model import RECYCLED, Facility, Lot, display_time
-from raretrace.domain.views import lot_view
+from raretrace.service.reads import LOT_FIELDS, facility_json, lot_json
 
 __all__ = [
     "LOT_FIELDS",
@@ -40,13 +40,6 @@ __all__ = [
     "table",
     "trace_text",
 ]
-
-#: The fields of ``raretrace lots --json``: those of ``trace --json`` that describe the lot
-#: itself (names and rounding are the same; provenance stays with ``trace``).
-LOT_FIELDS = (
-    "lot", "form", "status", "mass_kg", "elements_kg", "facility", "custodian", "time",
-    "in_transit_to", "consignee",
-)  # fmt: skip
 
 
 def kg(value: float) -> str:
@@ -103,29 +96,6 @@ def receipt_line(d: Receipt) -> str:
         f" {kg(d.shipped_kg)} kg, received {kg(d.received_kg)} kg ({signed_kg(delta)} kg,"
         f" {signed_share(relative)})"
     )
-
-
-def lot_json(lot: Lot) -> dict[str, Any]:
-    """One line of ``raretrace lots --json``."""
-    view = lot_view(lot)
-    return {name: view[name] for name in LOT_FIELDS if name in view}
-
-
-def facility_json(f: Facility) -> dict[str, Any]:
-    """One line of ``raretrace facilities --json`` (``facility`` is the id, as in a trace)."""
-    return {
-        "facility": f.id,
-        "name": f.name,
-        "operator": f.operator,
-        "country": f.country,
-        "region": f.region,
-        "stages": list(f.stages),
-        "technology_origin": f.technology_origin,
-        "cahra": f.cahra,
-        "lat": f.lat,
-        "lon": f.lon,
-        "capacity_t_per_year": f.capacity_t_per_year,
-    }
 
 
 def table(*headers: str, ids: Iterable[str] = (), numbers: Iterable[str] = ()) -> Table:

@@ -13,9 +13,9 @@ from rich.console import Console
 from raretrace.cli import render
 from raretrace.compliance import service as compliance
 from raretrace.domain.model import STAGES, Lot
-from raretrace.ledger import service
-from raretrace.ledger.append import IngestReport
-from raretrace.store.store import Store
+from raretrace.service import reads
+from raretrace.service.ingest import IngestReport
+from raretrace.service.ledgers import Store
 
 __all__ = ["EVENT_WORDS", "STATUS_WORDS", "show"]
 
@@ -42,7 +42,7 @@ STATUS_WORDS = {
 
 def show(out: Console, store: Store, report: IngestReport, elapsed: float) -> None:
     """Print the tour of a freshly built demo ledger."""
-    counts = store.counts()
+    counts = reads.counts(store)
     out.print(
         f"[bold]raretrace demo[/] — {report.accepted:,} events in {elapsed:.1f} s "
         f"({report.accepted / max(elapsed, 1e-9):,.0f} events/s), "
@@ -54,7 +54,7 @@ def show(out: Console, store: Store, report: IngestReport, elapsed: float) -> No
     _glossary(out, counts)
     magnet = _showcase_magnet(store)
     if magnet is not None:
-        _magnet(out, service.trace(store, magnet.id))
+        _magnet(out, reads.trace(store, magnet.id))
     _leak(out, store)
     if magnet is not None:
         _compliance(out, store, magnet.id)
@@ -76,7 +76,7 @@ def _showcase_magnet(store: Store) -> Lot | None:
     """A magnet lot worth showing: made in Malaysia if any, from the most source mines."""
     best: tuple[int, int, str] | None = None
     chosen = None
-    for lot in store.lots(form="magnet", limit=5000):
+    for lot in reads.lots(store, reads.LotFilter(form="magnet"), limit=5000).lots:
         mines = {m for shares in lot.provenance.by_mine.values() for m in shares}
         score = (int(lot.provenance.path[-1].country == "MY"), len(mines), lot.id)
         if best is None or score > best:
@@ -112,7 +112,7 @@ def _magnet(out: Console, view: dict[str, Any]) -> None:
 
 
 def _leak(out: Console, store: Store) -> None:
-    found = store.discrepancies(limit=1)
+    found = reads.discrepancies(store, limit=1)
     if not found:
         return
     d = found[0]

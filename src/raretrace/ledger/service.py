@@ -27,6 +27,7 @@ from raretrace.ledger.keyfiles import (
 )
 from raretrace.ledger.logdir import check_directory, new_ledger_id
 from raretrace.ledger.settings import LedgerSettings
+from raretrace.ledger.signatures import SignatureChecker
 from raretrace.ledger.transparency import LogSettings, create_log
 from raretrace.store import schema
 from raretrace.store.rows import registry_record_json
@@ -121,14 +122,15 @@ def _check_unchanged(
         raise ConfigError(f"this ledger's log origin is {settings.log.origin!r}; it cannot change")
 
 
-def open_ledger(db: str) -> Ledger:
-    """The append path over an initialised ledger.
+def open_ledger(db: str, *, checker: SignatureChecker | None = None) -> Ledger:
+    """The append path over an initialised ledger (signatures checked by ``checker``,
+    default worker processes; the HTTP service checks in-process).
 
     Refused up front (before any input is read) if the ledger may not append to its log
     directory: a copy of another database, a directory ahead or diverged, tiles under another
     root (``logdir.py``); every write checks again under the writer lock.
     """
-    ledger = Ledger(Store.open(db, access="write"))
+    ledger = Ledger(Store.open(db, access="write"), checker=checker)
     try:
         with ledger.store.engine.connect() as conn:
             check_directory(conn, ledger.settings)

@@ -133,3 +133,18 @@ checkpoints = Table(
     Column("note", Text, nullable=False),
     Column("time", String(32), nullable=False),
 )
+
+#: Bearer tokens of the HTTP service (docs/service.md, `raretrace token`): only the SHA-256
+#: of each token's secret is kept. Access control, not ledger facts: never logged, never
+#: replayed by the audit, and written only by ``raretrace.service.tokens``; added in 0005.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("participant", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created", String(32), nullable=False),
+    Column("expires", String(32)),
+    Column("revoked", String(32)),
+)

@@ -1,0 +1,1 @@
+"""The HTTP edge: a FastAPI application over ``raretrace.service`` (docs/service.md)."""

@@ -1,0 +1,160 @@
+"""Reads as a caller may make them: every answer is cut to the caller's ``Scope``.
+
+A lot or event outside the scope is ``NotFound`` with the very message an unknown one gets,
+so an answer never reveals whether something exists that the caller may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import false, or_, select
+
+from raretrace.compliance import service as compliance
+from raretrace.compliance.packs import PACKS
+from raretrace.domain import jsontext
+from raretrace.domain.errors import NotFound
+from raretrace.domain.model import Lot
+from raretrace.domain.registry import Registry
+from raretrace.ledger import logview
+from raretrace.ledger.bundle import export_bundle
+from raretrace.service import reads
+from raretrace.service.access import Principal, Scope, require, scope_of
+from raretrace.store import schema
+from raretrace.store.rows import lot_from_row, registry_record_json
+from raretrace.store.store import DiscrepancyRow, Store
+
+
+def _no_lot(lot_id: str) -> NotFound:
+    return NotFound(f"lot {lot_id!r} is not in the ledger; list lots with `raretrace lots`")
+
+
+def _no_event(event_id: str) -> NotFound:
+    return NotFound(f"no accepted event has id {event_id!r}")
+
+
+def scope(store: Store, principal: Principal, action: str) -> Scope:
+    """Forbidden unless the role may do ``action``; else what it may see."""
+    require(principal, action)
+    return scope_of(principal, store.registry())
+
+
+def visible_lot(store: Store, principal: Principal, lot_id: str) -> Lot:
+    """The lot, if the caller may see it; else NotFound as if it did not exist."""
+    seen = scope(store, principal, "read-lots")
+    try:
+        lot = store.lot(lot_id)
+    except NotFound:
+        raise _no_lot(lot_id) from None
+    if not seen.sees_lot(lot):
+        raise _no_lot(lot_id)
+    return lot
+
+
+def trace(store: Store, principal: Principal, lot_id: str) -> dict[str, Any]:
+    """``trace --json`` of a lot the caller holds or may oversee (its provenance included)."""
+    visible_lot(store, principal, lot_id)
+    return reads.trace(store, lot_id)
+
+
+def lots(
+    store: Store, principal: Principal, where: reads.LotFilter, *, limit: int | None
+) -> reads.LotPage:
+    """The lots the caller may see that match ``where``, in id order."""
+    seen = scope(store, principal, "read-lots")
+    if seen.everything:
+        return reads.lots(store, where, limit=limit)
+    reads.check_facility(store.registry(), where.facility)
+    t = schema.lots
+    query = select(t).where(
+        or_(
+            t.c.facility.in_(sorted(seen.facilities)) if seen.facilities else false(),
+            t.c.destination.in_(sorted(seen.facilities)) if seen.facilities else false(),
+            t.c.custodian.in_(sorted(seen.participants)) if seen.participants else false(),
+            t.c.consignee.in_(sorted(seen.participants)) if seen.participants else false(),
+        )
+    )
+    for column, value in (("facility", where.facility), ("form", where.form),
+                          ("status", where.status)):  # fmt: skip
+        if value:
+            query = query.where(t.c[column] == value)
+    query = query.order_by(t.c.id)
+    with store.engine.connect() as conn:
+        found = [lot_from_row(row) for row in conn.execute(query).mappings()]
+    page = tuple(found[:limit] if limit else found)
+    return reads.LotPage(page, limit, len(found) if limit and len(found) >= limit else None)
+
+
+def discrepancies(
+    store: Store, principal: Principal, *, limit: int | None = None
+) -> list[DiscrepancyRow]:
+    """Discrepancies at or between facilities in the caller's scope, or of lots it holds."""
+    seen = scope(store, principal, "read-discrepancies")
+    rows = reads.discrepancies(store)
+    if not seen.everything:
+        rows = [d for d in rows if seen.sees_facilities(d.origin, d.destination)
+                or _holds(store, seen, d.lot)]  # fmt: skip
+    return rows[:limit] if limit else rows
+
+
+def _holds(store: Store, seen: Scope, lot_id: str) -> bool:
+    try:
+        return seen.sees_lot(store.lot(lot_id))
+    except NotFound:
+        return False
+
+
+def event(store: Store, principal: Principal, event_id: str) -> dict[str, Any]:
+    """The signed event as accepted, if the caller is party to it."""
+    seen = scope(store, principal, "read-events")
+    e = schema.events
+    with store.engine.connect() as conn:
+        body = conn.execute(select(e.c.body).where(e.c.id == event_id)).scalar()
+    if body is None:
+        raise _no_event(event_id)
+    parsed: dict[str, Any] = jsontext.loads(body)
+    if not seen.sees_event(parsed):
+        raise _no_event(event_id)
+    return parsed
+
+
+def prove(store: Store, principal: Principal, event_id: str) -> dict[str, Any]:
+    """``log prove --json`` of an event the caller is party to (the leaf is the event)."""
+    event(store, principal, event_id)
+    return logview.prove_event(store, event_id).to_json()
+
+
+def check(
+    store: Store, principal: Principal, lot_id: str, *, as_of: date,
+    packs: Sequence[str] = PACKS, declared_value_usd: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``check --json`` of a lot the caller may see."""
+    visible_lot(store, principal, lot_id)
+    report = compliance.check_lot(
+        store, lot_id, as_of=as_of, packs=packs, declared_value_usd=declared_value_usd
+    )
+    return report.to_json()
+
+
+def bundle(store: Store, principal: Principal, lot_id: str) -> bytes:
+    """The lot's evidence bundle (canonical JSON) for a caller who may see the lot."""
+    visible_lot(store, principal, lot_id)
+    return export_bundle(store, lot_id).data
+
+
+def registry_json(registry: Registry) -> dict[str, Any]:
+    """The public registry: participants (with their public keys), facilities, licences,
+    accreditations and audits, as registry files hold them."""
+    out: dict[str, list[Any]] = {key: [] for key in
+                                 ("participants", "facilities", "licences", "accreditations",
+                                  "audits")}  # fmt: skip
+    for key, records in (
+        ("participants", registry.participants), ("facilities", registry.facilities),
+        ("licences", registry.licences), ("accreditations", registry.accreditations),
+        ("audits", registry.audits),
+    ):  # fmt: skip
+        for record_id in sorted(records):
+            out[key].append(registry_record_json(records[record_id])[1])
+    return out
