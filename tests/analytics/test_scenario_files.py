@@ -170,3 +170,31 @@ def test_the_example_in_the_docs_is_a_valid_scenario_and_solves() -> None:
     report = run_scenario(parse_scenario(doc, "docs example"))
     assert [d.unmet_t for d in report.baseline.deliveries] == [0.0, 0.0]
     assert report.shocked.unmet_t > 0
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "ree_reference.json"
+
+
+@pytest.mark.skipif(
+    not SHARED.exists(), reason="the project's reference file is not beside the repo"
+)
+def test_the_packaged_reference_copies_the_project_reference() -> None:
+    from raretrace.analytics.network_template import reference
+
+    source, ours = json.loads(SHARED.read_text()), reference()
+    facilities = {f["id"]: f for f in source["facilities"]}
+    assert ours["facilities"]["MY-LYNAS-LAMP"]["capacity_t"] == facilities["MY-LYNAS-LAMP"][
+        "capacity_t_per_year"]  # fmt: skip
+    for site, record in ours["facilities"].items():
+        if site in facilities and "USGS" not in " ".join(record["assumptions"]):
+            assert record["sources"] == [
+                {"title": s["title"], "url": s.get("url")} for s in facilities[site]["source"]
+            ], site
+    ranges = {r["stage"]: r["recovery_range"] for r in source["stage_recoveries"]}
+    for record in ours["stage_recovery"].values():
+        if "range" in record and record["verified"] is False:
+            assert record["range"] in ranges.values()
+            assert record["value"] == pytest.approx(sum(record["range"]) / 2)
+    demand = {d["metric"]: d for d in source["demand_and_recycling"]}["magnet REE demand 2023"]
+    assert ours["magnet_demand"]["value_kt_2023"] == demand["value_kt"]
+    assert ours["magnet_demand"]["verified"] == demand["verified"]
