@@ -71,6 +71,7 @@ def test_event_types() -> None:
         "transform",
         "adjust",
         "claim",
+        "revocation",
         "participant",
         "facility",
         "licence",

@@ -101,13 +101,26 @@ class ClaimEvent(Event):
     share: float
 
 
+@dataclass(frozen=True, slots=True)
+class RevocationEvent(Event):
+    """A credential about a lot revoked by its issuer (docs/credentials.md, ``revoke``):
+    recorded by the registry authority; the status list bit is the issuer's to set."""
+
+    credential: str
+    issuer: str
+    status_list: str
+    index: int
+    reason: str
+    lot: str | None
+
+
 LedgerEvent = (
     ExtractEvent | ShipEvent | ReceiveEvent | TransformEvent | AdjustEvent | ClaimEvent
-    | RegistryEvent
+    | RevocationEvent | RegistryEvent
 )  # fmt: skip
 EVENT_TYPES = (
-    "extract", "ship", "receive", "transform", "adjust", "claim", "participant", "facility",
-    "licence", "accreditation", "audit",
+    "extract", "ship", "receive", "transform", "adjust", "claim", "revocation", "participant",
+    "facility", "licence", "accreditation", "audit",
 )  # fmt: skip
 
 
@@ -345,6 +358,24 @@ def _claim(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
     return ClaimEvent(*base, obj, lot, scheme, share)
 
 
+def _revocation(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    index, reason = obj.get("index"), obj.get("reason")
+    if type(index) is not int or index < 0:
+        raise _fail(
+            "revocation-index",
+            subject,
+            f"a revocation's index must be the credential's statusListIndex, an integer"
+            f" >= 0, got {_shown(index)}",
+        )
+    if type(reason) is not str or not reason.strip():
+        raise _fail("format", subject, "a revocation needs a 'reason' (why it was revoked)")
+    lot = _str(obj, "lot", subject) if "lot" in obj else None
+    credential, issuer, status_list = (
+        _str(obj, k, subject) for k in ("credential", "issuer", "status_list")
+    )
+    return RevocationEvent(*base, obj, credential, issuer, status_list, index, reason, lot)
+
+
 def _registry(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
     record = obj.get(base[1])
     if not isinstance(record, dict):
@@ -359,6 +390,7 @@ _PARSERS = {
     "transform": _transform,
     "adjust": _adjust,
     "claim": _claim,
+    "revocation": _revocation,
     "participant": _registry,
     "facility": _registry,
     "licence": _registry,

@@ -24,6 +24,7 @@ from raretrace.domain.events import (
     OutputSpec,
     ReceiveEvent,
     RegistryEvent,
+    RevocationEvent,
     ShipEvent,
     TransformEvent,
 )
@@ -32,6 +33,7 @@ from raretrace.domain.model import (
     CONSUMED,
     IN_TRANSIT,
     PROCESS_STAGE,
+    REGISTRY_ACTOR,
     WRITTEN_OFF,
     Facility,
     Lot,
@@ -445,6 +447,28 @@ def apply_claim(state: LedgerState, event: ClaimEvent, seq: int, tol: Tolerance)
     return Effects(lots=[after], links=[(lot.id, "claimed", event.share * lot.mass_kg)])
 
 
+def apply_revocation(
+    state: LedgerState, event: RevocationEvent, seq: int, tol: Tolerance
+) -> Effects:
+    """Record a credential's revocation: the registry authority records it, about a lot the
+    ledger holds; it changes no lot (the credential, not the material, is withdrawn)."""
+    if event.actor != REGISTRY_ACTOR:
+        raise ValidationError(
+            "revocation-actor",
+            f"event {event.id!r}",
+            f"a revocation is recorded by the registry authority ({REGISTRY_ACTOR!r}), not"
+            f" {event.actor!r}; use `raretrace revoke`, which signs it with the ledger's"
+            " registry key",
+        )
+    if event.lot is not None and state.lot(event.lot) is None:
+        raise ValidationError(
+            "lot-not-found",
+            f"lot {event.lot!r}",
+            f"no such lot (revocation {event.id!r}); name the lot the credential was issued for",
+        )
+    return Effects()
+
+
 def apply_registry(state: LedgerState, event: RegistryEvent, seq: int, tol: Tolerance) -> Effects:
     """Add or update a registry record (participant, facility, licence, accreditation, audit)."""
     return Effects(record=parse_record(event.type, event.record, state.registry))
@@ -457,13 +481,14 @@ _APPLY = {
     TransformEvent: apply_transform,
     AdjustEvent: apply_adjust,
     ClaimEvent: apply_claim,
+    RevocationEvent: apply_revocation,
     RegistryEvent: apply_registry,
 }
 
 
 def apply(state: LedgerState, event: LedgerEvent, seq: int, tol: Tolerance) -> Effects:
     """What ``event`` (to be number ``seq`` in the log) does, or the rule it breaks."""
-    if not isinstance(event, RegistryEvent):
+    if not isinstance(event, RegistryEvent | RevocationEvent):
         _check_participant(state, event.actor, event)
     rule = _APPLY[type(event)]
     effects: Effects = rule(state, event, seq, tol)  # type: ignore[operator]

@@ -27,6 +27,7 @@ from raretrace.domain.events import (
     ClaimEvent,
     LedgerEvent,
     ReceiveEvent,
+    RevocationEvent,
     ShipEvent,
     TransformEvent,
     parse_event,
@@ -93,6 +94,8 @@ Keys = Mapping[str, tuple[ParticipantKey, ...]]
 def _referenced_lots(event: LedgerEvent) -> list[str]:
     if isinstance(event, ShipEvent | ReceiveEvent | AdjustEvent | ClaimEvent):
         return [event.lot]
+    if isinstance(event, RevocationEvent):
+        return [] if event.lot is None else [event.lot]
     if isinstance(event, TransformEvent):
         return [i.lot for i in event.inputs] + [o.lot for o in event.outputs]
     outputs = getattr(event, "outputs", ())
