@@ -356,6 +356,24 @@ SPECS: dict[str, Spec] = {
             "--plot": BAD_OUT,
         },
     ),
+    "analytics warnings": (
+        {"--db": "ledger.db", "--as-of": "2025-06-30"},
+        {
+            "--as-of": ["", "yesterday", "2025-02-30"],
+            "--settings": [*BAD_IN, TEXT, "inputs/registry.json"],  # the last: unknown keys
+            "--db": BAD_DB,
+        },
+    ),
+    "open-data export": (
+        {"folder": "open-data", "--db": "ledger.db"},
+        {
+            "folder": [BINARY, NO_DIR, "inputs"],  # a file; no parent; a folder not empty
+            "--from": ["", "yesterday"],
+            "--to": ["", "2025-13-01"],
+            "--settings": [*BAD_IN, TEXT, "inputs/registry.json"],
+            "--db": BAD_DB,
+        },
+    ),
     "analytics concentration": (
         {"--db": "ledger.db", "--from": "2020-01-01", "--to": "2030-12-31", "--plot": "c.html"},
         {
