@@ -264,6 +264,20 @@ SPECS: dict[str, Spec] = {
             "--rejects": BAD_OUT,
         },
     ),
+    "amrt export": (
+        {"--participant": "lynas-my", "--out": "amrt.xlsx", "--db": "ledger.db"},
+        {
+            "--participant": BAD_ID,
+            "--out": BAD_OUT,
+            "--from": ["", "yesterday"],
+            "--to": ["", "2025-13-01"],
+            "--db": BAD_DB,
+        },
+    ),
+    "amrt import": (
+        {"file": "inputs/amrt.xlsx"},
+        {"file": [*BAD_IN, TEXT, "inputs/registry.json"]},  # the last: not a workbook
+    ),
     "certify": (
         {
             "lot": "{lot}",
@@ -489,6 +503,8 @@ def _build(where: Path) -> dict[str, str]:
     ok("--db", "ledger.db", "export", lot, "--bundle", "inputs/bundle.json",
        "--write-trust", "inputs/trust.txt")  # fmt: skip
     ok("--db", "ledger.db", "epcis", "export", "--out", "inputs/epcis.jsonld")
+    ok("--db", "ledger.db", "amrt", "export", "--participant", "lynas-my", "--out",
+       "inputs/amrt.xlsx")  # fmt: skip
     (inputs / "facilities.csv").write_text(
         "id,name,operator,country,stage\nMY-NEW-SITE,New site,lynas-my,MY,warehouse\n"
     )

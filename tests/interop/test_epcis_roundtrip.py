@@ -23,14 +23,6 @@ def ok(*args: str, cwd: Path) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("epcis")
-    ok("demo", "--events", "150", "--db", "ledger.db", "--log-dir", "ledger-log",
-       "--write", "inputs", cwd=where)  # fmt: skip
-    return where
-
-
 def _views(db: Path) -> dict[str, dict[str, Any]]:
     store = Store.open(str(db), access="read")
     try:

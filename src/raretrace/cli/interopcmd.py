@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +39,7 @@ amrt_app = typer.Typer(
     **PLAIN_HELP,
 )
 app.add_typer(epcis_app, name="epcis")
+app.add_typer(amrt_app, name="amrt")
 
 LotOption = Annotated[
     str | None,
@@ -186,3 +188,40 @@ def registry_export(
     _check_output(geojson_file, "the GeoJSON file")
     count = service.export_geojson(_store(db), geojson_file, now=datetime.now(UTC))
     out.print(f"{count} facilities → {geojson_file}", markup=False)
+
+
+@amrt_app.command("export")
+def amrt_export(
+    participant: Annotated[
+        str, typer.Option(metavar="ID", help="The company whose deliveries are declared.")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="FILE.xlsx", help="The workbook to write.")
+    ],
+    start: FromOption = None,
+    end: ToOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the RMI AMRT (Rare Earth Elements) of a participant's deliveries: declaration,
+    the smelters and refiners in their lineage, mines and countries of origin with shares."""
+    period = service.parse_period(start, end)
+    _check_output(out_file, "the AMRT workbook")
+    done = service.export_amrt(
+        _store(db), participant=participant, period=period, out=out_file, now=datetime.now(UTC)
+    )
+    a = done.amrt
+    out.print(
+        f"AMRT for {a.declaration['company_name']}: {a.info['deliveries']} deliveries,"
+        f" {len(a.smelters)} smelters/refiners, {len(a.mines)} mines, {len(a.countries)}"
+        f" countries of origin → {done.path}",
+        markup=False,
+    )
+
+
+@amrt_app.command("import")
+def amrt_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE.xlsx", help="An AMRT workbook.")],
+) -> None:
+    """Read an AMRT workbook (as `amrt export` writes it) and print its content as JSON."""
+    _check_input(file)
+    print(json.dumps(service.import_amrt(file).to_json(), indent=2, ensure_ascii=False))

@@ -129,3 +129,24 @@ def lot_views(store: Store, lot_ids: Iterable[str]) -> dict[str, dict[str, Any]]
     with _snapshot(store) as conn:
         found = store.lots_by_id(conn, list(lot_ids))
     return {lot_id: lot_view(lot) for lot_id, (lot, _) in found.items()}
+
+
+def as_made(store: Store, lot_ids: Iterable[str]) -> dict[str, tuple[float, dict[str, float]]]:
+    """Each lot's mass and elements as the event that made it recorded them: the ratio of
+    elements to mass, which receipts, adjustments and partial use scale but never change."""
+    ev = schema.events
+    with _snapshot(store) as conn:
+        lots = {lot_id: lot for lot_id, (lot, _) in store.lots_by_id(conn, list(lot_ids)).items()}
+        seqs = sorted({lot.created_seq for lot in lots.values()})
+        bodies: dict[int, Any] = {}
+        for i in range(0, len(seqs), _CHUNK):
+            query = select(ev.c.seq, ev.c.body).where(ev.c.seq.in_(seqs[i : i + _CHUNK]))
+            bodies.update({int(s): jsontext.loads(b) for s, b in conn.execute(query)})
+    out = {}
+    for lot_id, lot in lots.items():
+        spec = next(o for o in bodies[lot.created_seq]["outputs"] if o["lot"] == lot_id)
+        out[lot_id] = (
+            float(spec["mass_kg"]),
+            {e: float(v) for e, v in spec["elements_kg"].items()},
+        )
+    return out

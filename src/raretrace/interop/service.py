@@ -10,14 +10,16 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from raretrace.domain.errors import ConfigError, ValidationError, VerificationError
-from raretrace.interop import epcis_export, epcis_schema, geojson, ledgerread
+from raretrace.domain.errors import ConfigError, NotFound, ValidationError, VerificationError
+from raretrace.interop import amrt, epcis_export, epcis_schema, geojson, ledgerread
 from raretrace.interop.epcis_import import Imported, import_document
 from raretrace.interop.epcis_mapping import EMPTY, parse_mapping
-from raretrace.interop.files import read_json, write_json, write_text
+from raretrace.interop.files import read_json, write_bytes, write_json, write_text
 from raretrace.interop.registry_rows import KINDS, RowError, as_document, check_rows
 from raretrace.interop.sheets import read_table
+from raretrace.interop.urns import CustodyEvent
 from raretrace.ledger import service as ledger_service
 from raretrace.store.store import Store
 
@@ -211,3 +213,74 @@ def export_geojson(store: Store, out: Path, *, now: datetime) -> int:
     collection = geojson.feature_collection(store.registry(), now=moment)
     write_json(out, collection)
     return len(collection["features"])
+
+
+# -- RMI AMRT ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AmrtExported:
+    path: Path
+    amrt: amrt.Amrt
+
+
+def export_amrt(
+    store: Store, *, participant: str, period: Period | None, out: Path, now: datetime
+) -> AmrtExported:
+    """The AMRT workbook of ``participant``'s deliveries (ship events to another party) in
+    ``period`` (default: every delivery): the processors in their lineage and the origin of
+    the rare earths delivered."""
+    registry = store.registry()
+    if participant not in registry.participants:
+        raise NotFound(
+            f"participant {participant!r} is not in the registry; give the id of the company"
+            " whose deliveries the declaration covers"
+        )
+    chosen = period or Period(date(1, 1, 1), date(9998, 12, 31))
+    shipped = [
+        e for e in ledgerread.deliveries(store, participant, chosen.start, chosen.end)
+        if e.body.get("consignee") != participant
+    ]  # fmt: skip
+    lots = sorted({str(e.body["lot"]) for e in shipped})
+    made, views = ledgerread.as_made(store, lots), ledgerread.lot_views(store, lots)
+    deliveries = [_delivery(e, made, views) for e in shipped]
+    lineage = ledgerread.lineage_facilities(store, lots)
+    facilities = sorted({f for ids in lineage.values() for f in ids})
+    result = amrt.build_amrt(
+        participant=participant, registry=registry, deliveries=deliveries,
+        lineage=[registry.facilities[f] for f in facilities if f in registry.facilities],
+        period=_shown_period(period, shipped),
+        effective_date=now.astimezone(UTC).date().isoformat(),
+    )  # fmt: skip
+    write_bytes(out, amrt.workbook_bytes(result))
+    return AmrtExported(out, result)
+
+
+def _delivery(
+    event: CustodyEvent,
+    made: dict[str, tuple[float, dict[str, float]]],
+    views: dict[str, dict[str, Any]],
+) -> amrt.Delivery:
+    lot = str(event.body["lot"])
+    mass, elements = made[lot]
+    origin = views[lot]["origin"]
+    return amrt.Delivery(
+        str(event.body["id"]), lot, amrt.ree_kg(event.kg[(lot, "shipped")], mass, elements),
+        origin["by_mine"], origin["by_country"],
+    )  # fmt: skip
+
+
+def _shown_period(period: Period | None, shipped: list[CustodyEvent]) -> tuple[str, str]:
+    if period is not None:
+        return period.first.isoformat(), period.last.isoformat()
+    times = sorted(str(e.body["time"])[:10] for e in shipped)
+    return (times[0], times[-1]) if times else ("", "")
+
+
+def import_amrt(path: Path) -> amrt.Amrt:
+    """An AMRT workbook read back as values."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}") from None
+    return amrt.read_workbook(data, str(path))
