@@ -109,3 +109,19 @@ def test_no_published_cell_has_fewer_than_k_participants(
                 behind = len(miners.get((row["period"], row["country"]), ()))
                 assert row["suppressed"] == (behind < k)
     ledger.close()
+
+
+def test_the_docs_duckdb_example_runs_on_an_export(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "analytics.md").read_text()
+    query = docs.split("## Open data", 1)[1].split("```sql\n", 1)[1].split("```", 1)[0]
+    small_ledger(tmp_path).close()
+    done = run("open-data", "export", "od", "--settings", str(_settings(tmp_path, 1)),
+               cwd=tmp_path, env=ENV)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect()
+    con.execute(f"SET file_search_path = '{tmp_path / 'od'}'")
+    rows = con.sql(query).fetchall()
+    assert [r[:4] for r in rows] == [
+        ("2025-01", "mine", "AU", 100.0), ("2025-01", "separation", "MY", 97.0),
+        ("2025-01", "mine", "VN", 60.0),
+    ]  # fmt: skip
