@@ -33,7 +33,8 @@ def test_the_tour_explains_its_terms_and_its_next_commands_run(tmp_path: Path) -
     ]  # fmt: skip
     names = [c.split()[3] if c.startswith("raretrace --db") else c.split()[1] for c in commands]
     assert names == [
-        "trace", "lots", "discrepancies", "export", "verify", "check", "portfolio", "audit",
+        "trace", "lots", "discrepancies", "export", "verify", "check", "portfolio",
+        "verify-credential", "audit",
     ]  # fmt: skip
     for name, command in zip(names, commands, strict=True):  # exactly as printed, where it ran
         done = run(*shlex.split(command)[1:], cwd=tmp_path)
@@ -42,3 +43,10 @@ def test_the_tour_explains_its_terms_and_its_next_commands_run(tmp_path: Path) -
         assert not done.stderr or not judged, done.stderr
     verified = run(*shlex.split(commands[4])[1:], cwd=tmp_path).stdout
     assert verified.startswith("VERIFIED: lot ")
+    # The demo council certified a magnet and verified its passport with the evidence.
+    certs = text.split("Certificates for magnet lot ")[1].split("Next, try:")[0]
+    assert "dpp.jwt: Digital Product Passport urn:uuid:" in certs and "dcc-us-dfars" in certs
+    assert "verified offline, with the evidence: valid" in certs
+    assert "ok  evidence: bundle " in certs
+    checked = run(*shlex.split(commands[7])[1:], cwd=tmp_path).stdout
+    assert checked.splitlines()[-1].endswith(" is valid")

@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from raretrace.cli import tour
+from raretrace.cli.democerts import issue_demo_certificates
 from raretrace.cli.main import app, err, out
 from raretrace.demo.simulation import MIN_EVENTS
 from raretrace.domain.errors import ConfigError
@@ -104,8 +105,9 @@ def demo(
             with ledger:
                 report = ledger.ingest(stream, on_batch=tick)
         elapsed = time.perf_counter() - started
+        certificates = issue_demo_certificates(db, store, directory, as_of=tour.LATER, seed=seed)
     try:
-        tour.show(out, store, report, elapsed)
+        tour.show(out, store, report, elapsed, certificates=certificates)
     finally:
         store.close()
 

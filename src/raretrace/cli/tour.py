@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 
 from raretrace.cli import render
+from raretrace.cli.democerts import DemoCertificates
 from raretrace.compliance import service as compliance
 from raretrace.domain.model import STAGES, Lot
 from raretrace.service import reads
@@ -29,6 +30,8 @@ EVENT_WORDS = {
     "transform": "a process (separation, reduction, alloying, magnet making, recycling) uses"
     " input lots and makes new ones; a split divides a lot, a merge combines lots",
     "adjust": "a recorded loss or gain on a lot (sampling, spillage, moisture, write-off)",
+    "claim": "a share of a lot's material claimed under a scheme (a subsidy, recycled content)",
+    "revocation": "a certificate about a lot revoked by its issuer",
 }
 
 #: What each lot status means.
@@ -40,8 +43,11 @@ STATUS_WORDS = {
 }
 
 
-def show(out: Console, store: Store, report: IngestReport, elapsed: float) -> None:
-    """Print the tour of a freshly built demo ledger."""
+def show(
+    out: Console, store: Store, report: IngestReport, elapsed: float, *,
+    certificates: DemoCertificates | None = None,
+) -> None:  # fmt: skip
+    """Print the tour of a freshly built demo ledger (and the certificates the demo issued)."""
     counts = reads.counts(store)
     out.print(
         f"[bold]raretrace demo[/] — {report.accepted:,} events in {elapsed:.1f} s "
@@ -58,7 +64,9 @@ def show(out: Console, store: Store, report: IngestReport, elapsed: float) -> No
     _leak(out, store)
     if magnet is not None:
         _compliance(out, store, magnet.id)
-    _next(out, store.url, magnet)
+    if certificates is not None:
+        _certificates(out, certificates)
+    _next(out, store.url, magnet, certificates)
 
 
 def _glossary(out: Console, counts: dict[str, Any]) -> None:
@@ -148,7 +156,28 @@ def _compliance(out: Console, store: Store, lot: str) -> None:
             out.print(f"    {result.pack} ({result.status}): {result.summary}", markup=False)
 
 
-def _next(out: Console, db: str, magnet: Lot | None) -> None:
+def _certificates(out: Console, certs: DemoCertificates) -> None:
+    """The passport and conformity credentials the demo council issued, and their check."""
+    c = certs.certified
+    out.print(
+        f"\n[bold]Certificates for magnet lot {c.lot}[/] (raretrace certify as of {LATER}: W3C"
+        " Verifiable Credentials in UNTP shapes, docs/credentials.md), in"
+        f" {certs.folder}:",
+        markup=True,
+    )
+    out.print(f"  {c.passport.path.name}: Digital Product Passport {c.passport.credential_id}",
+              markup=False)  # fmt: skip
+    for issued, result in zip(c.conformity, c.results, strict=True):
+        out.print(f"  {issued.path.name}: {result.pack} {result.status}", markup=False)
+    out.print(f"  {c.evidence.name}: the lot's evidence bundle they are bound to", markup=False)
+    verdict = "valid" if certs.report.valid else "NOT valid"
+    out.print(f"  verified offline, with the evidence: {verdict}", markup=False)
+    for check in certs.report.checks:
+        out.print(f"    {'ok ' if check.ok else 'FAIL'} {check.check}: {check.detail}",
+                  markup=False)  # fmt: skip
+
+
+def _next(out: Console, db: str, magnet: Lot | None, certs: DemoCertificates | None = None) -> None:
     """The next commands to try, with this ledger's path and a real lot id."""
     ledger = f"raretrace --db {shlex.quote(db)}"
     lines = [
@@ -177,6 +206,16 @@ def _next(out: Console, db: str, magnet: Lot | None) -> None:
                 "the EU CRMA single-country benchmark on what JS Link received in 2025",
             ),
         ]
+    if certs is not None:
+        passport = certs.certified.passport.path
+        lines.append((
+            f"raretrace verify-credential {shlex.quote(str(passport))} --trust"
+            f" {shlex.quote(str(certs.did_json))} --status-list"
+            f" {shlex.quote(str(certs.status_list))} --evidence"
+            f" {shlex.quote(str(certs.certified.evidence))} --ledger-trust"
+            f" {shlex.quote(str(certs.ledger_trust))}",
+            "check the magnet's passport offline, and every number of it against its evidence",
+        ))  # fmt: skip
     lines.append((f"{ledger} audit", "replay every event and check every table and the log"))
     out.print("\n[bold]Next, try[/]:")
     for command, why in lines:
