@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +29,6 @@ from raretrace.compliance.service import check_lot
 from raretrace.credentials.datamodel import format_datetime
 from raretrace.credentials.didweb import parse_did_web
 from raretrace.credentials.evidence import related_resources
-from raretrace.credentials.files import write_atomically
 from raretrace.credentials.keys import IssuerKey
 from raretrace.credentials.securing import Format, secure
 from raretrace.credentials.statusfile import (
@@ -252,10 +254,28 @@ def _issued(envelope: Envelope, path: Path, url: str) -> IssuedFile:
 
 
 def _write_folder(out: Path, bundle: bytes, texts: dict[str, str]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "evidence.json").write_bytes(bundle)
-    for name, text in texts.items():
-        write_atomically(out / name, text)
+    """Write the folder whole or not at all: into a temporary folder beside it, renamed into
+    place (over ``out`` if it exists, as it is then empty)."""
+    parent = out.absolute().parent
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    except OSError as exc:
+        raise ConfigError(f"cannot write in {parent}: {exc.strerror}") from None
+    try:
+        (tmp / "evidence.json").write_bytes(bundle)
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; a published folder is not
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 # --- revocation --------------------------------------------------------------------------------
