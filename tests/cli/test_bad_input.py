@@ -264,6 +264,18 @@ SPECS: dict[str, Spec] = {
             "--rejects": BAD_OUT,
         },
     ),
+    "untp dte": (
+        {"--issuer-key": "inputs/issuer.key", "--out": "dte.jwt", "--db": "ledger.db"},
+        {
+            "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
+            "--out": BAD_OUT,
+            "--lot": BAD_ID,
+            "--from": ["", "yesterday"],
+            "--to": ["", "2025-13-01"],
+            "--format": ["", "xml"],
+            "--db": BAD_DB,
+        },
+    ),
     "amrt export": (
         {"--participant": "lynas-my", "--out": "amrt.xlsx", "--db": "ledger.db"},
         {

@@ -22,6 +22,9 @@ from raretrace.cli.main import (
     out,
     registry_app,
 )
+from raretrace.credentials.files import read_issuer_key
+from raretrace.credentials.securing import FORMATS, Format
+from raretrace.domain.errors import ConfigError
 from raretrace.interop import service
 from raretrace.interop.epcis_import import Imported
 
@@ -39,6 +42,7 @@ amrt_app = typer.Typer(
     **PLAIN_HELP,
 )
 app.add_typer(epcis_app, name="epcis")
+app.add_typer(untp_app, name="untp")
 app.add_typer(amrt_app, name="amrt")
 
 LotOption = Annotated[
@@ -188,6 +192,43 @@ def registry_export(
     _check_output(geojson_file, "the GeoJSON file")
     count = service.export_geojson(_store(db), geojson_file, now=datetime.now(UTC))
     out.print(f"{count} facilities → {geojson_file}", markup=False)
+
+
+@untp_app.command("dte")
+def untp_dte(
+    issuer_key: Annotated[
+        Path, typer.Option("--issuer-key", metavar="FILE", help="The issuer's key file.")
+    ],
+    out_file: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="The signed credential to write.")
+    ],
+    lot: LotOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT", help="jose (VC-JOSE JWS) or di (eddsa-jcs-2022)."
+        ),
+    ] = "jose",
+    db: DbOption = None,
+) -> None:
+    """Issue a UNTP Digital Traceability Event credential (VC 2.0) of a lot's lineage, a
+    period's custody events, or (with neither) every one."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    period = service.parse_period(start, end)
+    _check_output(out_file, "the credential")
+    chosen: Format = "jose" if fmt == "jose" else "di"
+    done = service.issue_dte(
+        _store(db), lot=lot, period=period, issuer=read_issuer_key(issuer_key), fmt=chosen,
+        out=out_file, now=datetime.now(UTC),
+    )  # fmt: skip
+    out.print(
+        f"UNTP Digital Traceability Event credential {done.credential_id}: {done.events} events,"
+        f" secured as {done.fmt} → {done.path}",
+        markup=False,
+    )
 
 
 @amrt_app.command("export")

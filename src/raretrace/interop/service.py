@@ -7,13 +7,17 @@ one step, so a refused command leaves nothing behind.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from raretrace.credentials.datamodel import check_data_model, format_datetime
+from raretrace.credentials.keys import IssuerKey
+from raretrace.credentials.securing import Format, secure
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError, VerificationError
-from raretrace.interop import amrt, epcis_export, epcis_schema, geojson, ledgerread
+from raretrace.interop import amrt, epcis_export, epcis_schema, geojson, ledgerread, untp_dte
 from raretrace.interop.epcis_import import Imported, import_document
 from raretrace.interop.epcis_mapping import EMPTY, parse_mapping
 from raretrace.interop.files import read_json, write_bytes, write_json, write_text
@@ -284,3 +288,46 @@ def import_amrt(path: Path) -> amrt.Amrt:
     except OSError as exc:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from None
     return amrt.read_workbook(data, str(path))
+
+
+# -- UNTP Digital Traceability Events ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DteIssued:
+    path: Path
+    credential_id: str
+    events: int
+    fmt: str
+
+
+def issue_dte(
+    store: Store,
+    *,
+    lot: str | None,
+    period: Period | None,
+    issuer: IssuerKey,
+    fmt: Format,
+    out: Path,
+    now: datetime,
+) -> DteIssued:
+    """Write a signed UNTP DigitalTraceabilityEvent credential of the selected custody events
+    (a lot's lineage, a period, or every one), checked against the VC 2.0 schema first."""
+    found = select_events(store, lot, period)
+    about = f"lineage of lot {lot}" if lot else _about(period)
+    credential = untp_dte.traceability_credential(
+        found.events, found.lots, credential_id=f"urn:uuid:{uuid.uuid4()}", issuer=issuer.did,
+        issuer_name=issuer.did, valid_from=format_datetime(now), about=about,
+    )  # fmt: skip
+    count = len(credential["credentialSubject"])
+    if not count:
+        raise NotFound(f"no custody events in the {about}; choose a lot or a period that has some")
+    check_data_model(credential)
+    write_text(out, secure(credential, issuer, fmt=fmt, now=now))
+    return DteIssued(out, str(credential["id"]), count, fmt)
+
+
+def _about(period: Period | None) -> str:
+    if period is None:
+        return "whole ledger"
+    return f"period {period.first} to {period.last}"
