@@ -282,7 +282,8 @@ class _Reader:
                     f"new lot {lot!r} has no form and composition; give 'form' and"
                     f" 'composition' for {item.get('epcClass')!r} under 'lots' in the mapping"
                 )
-            elements_kg = {e: share * mass for e, share in entry.composition.items() if share}
+            # to the microgram: a fraction times a mass carries float noise (0.07 × 12500)
+            elements_kg = {e: round(s * mass, 9) for e, s in entry.composition.items() if s}
             out.append({"lot": lot, "form": entry.form, "mass_kg": mass,
                         "elements_kg": elements_kg})  # fmt: skip
         return out

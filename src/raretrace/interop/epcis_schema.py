@@ -176,7 +176,14 @@ def schema_errors(document: object, check: Any = None) -> list[str]:
     # A plain error (a missing field, a wrong value) says more than "matches none of".
     plain = [e for e in errors if e.validator not in _COMBINATORS]
     best = jsonschema.exceptions.best_match(plain or errors)
-    ordered = [best, *(e for e in errors if e is not best)]
+    # A combinator error that wraps a plain one is the same problem, and so is a second
+    # error at the same place (a field checked by two branches of the schema): counted once.
+    ordered, places = [], set()
+    for error in [best, *(e for e in (plain or errors) if e is not best)]:
+        place = tuple(error.absolute_path)
+        if place not in places:
+            places.add(place)
+            ordered.append(error)
     return [_describe(e) for e in ordered]
 
 
@@ -191,7 +198,7 @@ def _describe(error: Any) -> str:
         inner = "/".join(str(p) for p in deepest.absolute_path)
         message = f"{_short(str(deepest.message))} (at {inner})" if inner else deepest.message
     field = str(error.absolute_path[-1]) if error.absolute_path else ""
-    if field in ("bizStep", "disposition") and message.endswith("is not a 'uri'"):
+    if field in ("bizStep", "disposition") and "is not a 'uri'" in message:
         message = (
             f"{error.instance!r} is neither a CBV 2.0 {field} word (e.g. shipping, receiving;"
             " in_transit, active) nor a URI"
