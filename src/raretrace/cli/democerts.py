@@ -27,7 +27,7 @@ from raretrace.credentials.evidence import evidence_check
 from raretrace.ledger.bundle import trust_file
 from raretrace.ledger.certify import Certified, CertifyRequest, certify_lot
 from raretrace.ledger.recompute import StoredHistory
-from raretrace.store.store import Store
+from raretrace.service.ledgers import Store
 from raretrace.trust import read_trust_file
 from raretrace.verify import closure_events, lineage_closure
 
