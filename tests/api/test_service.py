@@ -152,7 +152,7 @@ def test_bad_requests_are_answered_in_the_one_shape_and_change_nothing(
         assert_error(http.delete("/v1/lots"), 405, "method-not-allowed")
     with server.client() as anonymous:
         assert_error(anonymous.post("/v1/events", json=event), 403, "token-required")
-    for header in ("Bearer rt_000000000000_nope", "Bearer nonsense", "Basic abc", "Bearer "):
+    for header in ("Bearer rt_000000000000_nope", "Bearer nonsense", "Basic abc", "Bearer"):
         with server.client(headers={"Authorization": header}) as http:
             assert_error(http.post("/v1/events", json=event), 401)
     assert demo_ledger.size() == before

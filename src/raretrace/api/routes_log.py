@@ -57,8 +57,13 @@ async def cosign(request: Request, who: Caller) -> dict[str, Any]:
     require(who, "cosign")
     body = json_object(await json_body(request), {"note": str, "vkey": str},
                        required={"note", "vkey"})  # fmt: skip
-    return await call(logs.cosign, state(request).store, who, note=body["note"],
-                      witness_vkey=body["vkey"])  # fmt: skip
+    submitter = state(request).submitter
+
+    def record() -> dict[str, Any]:
+        return logs.cosign(submitter.write_store(), who, note=body["note"],
+                           witness_vkey=body["vkey"])  # fmt: skip
+
+    return await call(record)
 
 
 @router.get("/log/{path:path}", tags=["log"], response_class=FileResponse,

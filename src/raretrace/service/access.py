@@ -36,7 +36,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "read-lots": SCOPED,  # lots, trace, check, bundle export
     "read-events": SCOPED,  # events, inclusion proofs
     "read-discrepancies": SCOPED,
-    "submit-events": SCOPED,  # only events whose actor is the token's participant
+    "submit-events": (OPERATOR,),  # only events whose actor is the token's participant
     "load-registry": (COUNCIL,),
     "certify": (COUNCIL,),
     "read-log-entries": (COUNCIL,),  # entry bundles hold events in clear (docs/service.md)
@@ -89,6 +89,10 @@ def require(principal: Principal, action: str) -> None:
     )
 
 
+#: The fields of an event that name a facility (ship names two: ``from`` and ``to``).
+PLACES = ("facility", "from", "to", "origin", "destination")
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The lots and events a caller may see: everything, or those at ``facilities`` or held
@@ -111,8 +115,9 @@ class Scope:
         scope: where it happened, where it was shipped from or to)."""
         if self.everything:
             return True
-        parties = {body.get(k) for k in ("actor", "consignee")}
-        places = {body.get(k) for k in ("facility", "origin", "destination")}
+        # Only text values: a registry event carries its record under "facility".
+        parties = {v for k in ("actor", "consignee") if isinstance(v := body.get(k), str)}
+        places = {v for k in PLACES if isinstance(v := body.get(k), str)}
         return bool(parties & self.participants or places & self.facilities)
 
     def sees_facilities(self, *names: str) -> bool:

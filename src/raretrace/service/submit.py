@@ -28,6 +28,7 @@ from raretrace.ledger.signatures import SignatureChecker
 from raretrace.service.access import Forbidden, Principal
 from raretrace.service.ingest import rejection_json, report_json
 from raretrace.store import schema
+from raretrace.store.store import Store
 
 #: Events a batch request applies per transaction.
 BATCH = 500
@@ -76,6 +77,12 @@ class Submitter:
             # Signatures are checked in this process: a server's threads must not fork.
             self._ledger = ledger_service.open_ledger(self.db, checker=SignatureChecker(1))
         return self._ledger
+
+    def write_store(self) -> Store:
+        """The store this process writes through (for writers outside the append path that
+        take the writer lock themselves, such as recording a witness's cosignature)."""
+        with self._lock:
+            return self._open().store
 
     def close(self) -> None:
         with self._lock:

@@ -25,6 +25,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 #: ``write`` (an existing ledger) or ``create`` (``raretrace init``: the file may be new).
 Access = Literal["read", "write", "create"]
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+#: The SQLite file of each engine this process has open (see ``open_engine``).
+_OPEN_FILES: weakref.WeakKeyDictionary[Engine, Path] = weakref.WeakKeyDictionary()
 
 
 def resolve_db(db: str | None) -> str:
@@ -67,6 +69,7 @@ def dispose_engines() -> None:
     nothing behind."""
     for engine in list(_ENGINES):
         engine.dispose()
+        _OPEN_FILES.pop(engine, None)
 
 
 def _sqlite_setup(engine: Engine, *, access: Access) -> None:
@@ -160,11 +163,17 @@ def open_engine(db: str, *, access: Access = "create") -> Engine:
     if parsed.get_backend_name() == "sqlite":
         # A plain path is taken as given: a URL would misread "?" or "#" in a file name.
         path = Path(db if "://" not in db else parsed.database or "").expanduser().resolve()
-        _check_sqlite_file(db, path, access)
+        if path not in _OPEN_FILES.values():
+            # Only before this process has SQLite connections on the file: the check opens
+            # and closes it, and closing any descriptor of a database file drops every POSIX
+            # lock the process holds on it (sqlite.org/howtocorrupt.html §2.2), letting
+            # another process reset the WAL under this one's connections.
+            _check_sqlite_file(db, path, access)
         engine = create_engine(_sqlite_url(path, access))
         _sqlite_setup(engine, access=access)
         _probe(engine, db)
         _ENGINES.add(engine)
+        _OPEN_FILES[engine] = path
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(
