@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from raretrace.domain.errors import (
     ConfigError,
@@ -105,6 +106,8 @@ def install(app: FastAPI, db: str) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ClientDisconnect):  # the client left mid-body: nobody to answer
+            return error_response(400, "client-disconnected", "the client closed the request")
         unusable = describe_unusable(db, exc)
         if unusable is not None:
             busy = "locked" in unusable or "busy" in unusable

@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 import orjson
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from raretrace.api.errors import ApiError, error_response
@@ -60,10 +61,19 @@ def require_type(request: Request, allowed: tuple[str, ...]) -> None:
         )  # fmt: skip
 
 
+async def body(request: Request) -> bytes:
+    """The whole request body; a client that leaves mid-body gets the error shape (nobody
+    reads it) instead of a logged traceback."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        raise ApiError(400, "client-disconnected", "the client closed the request") from None
+
+
 async def json_body(request: Request) -> Any:
     """The request body as JSON (415 for another media type, 400 if it does not parse)."""
     require_type(request, JSON_TYPES)
-    raw = await request.body()
+    raw = await body(request)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

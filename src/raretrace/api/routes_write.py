@@ -23,6 +23,7 @@ from raretrace.api.http import (
     require_type,
     state,
 )
+from raretrace.api.http import body as read_body
 from raretrace.compliance import service as compliance
 from raretrace.credentials.securing import FORMATS
 from raretrace.service import credentials
@@ -61,7 +62,7 @@ async def submit_batch(request: Request, who: Caller) -> StreamingResponse:
     ``{"summary": {...}}`` with the counts."""
     require(who, "submit-events")
     require_type(request, LINES_TYPES)
-    lines = list(_numbered(await request.body()))
+    lines = list(_numbered(await read_body(request)))
     answers = state(request).submitter.submit_lines(lines, who)
     return StreamingResponse(_encoded(answers), media_type="application/x-ndjson")
 
@@ -97,7 +98,7 @@ async def certify(request: Request, who: Caller, lot: str) -> dict[str, Any]:
     """Issue the lot's passport and conformity credentials, as ``raretrace certify``."""
     require(who, "certify")
     body = json_object(
-        await json_body(request) if await request.body() else {},
+        await json_body(request) if await read_body(request) else {},
         {"as_of": str, "format": str, "declared_value_usd": (int, float)}, required=set(),
     )  # fmt: skip
     fmt = body.get("format") or "jose"
