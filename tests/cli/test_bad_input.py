@@ -222,8 +222,10 @@ SPECS: dict[str, Spec] = {
             "--db": BAD_DB,
         },
     ),
-    "token revoke": ({"token_id": "{token}", "--db": "ledger.db"},
-                     {"token_id": BAD_ID, "--db": BAD_DB}),  # fmt: skip
+    "token revoke": (
+        {"token_id": "{token}", "--db": "ledger.db"},
+        {"token_id": BAD_ID, "--db": BAD_DB},
+    ),
     "token list": ({"--db": "ledger.db"}, {"--db": BAD_DB}),
     "serve": (
         {"--db": "ledger.db", "--port": "0"},
@@ -331,47 +333,6 @@ SPECS: dict[str, Spec] = {
             "--status-list": [*BAD_IN, TEXT, "inputs/bundle.json"],
         },
     ),
-    "certify": (
-        {
-            "lot": "{lot}",
-            "--db": "ledger.db",
-            "--issuer-key": "inputs/issuer.key",
-            "--status-list": "inputs/status.jwt",
-            "--out": "certified",
-            "--as-of": "2027-02-01",
-        },
-        {
-            "lot": BAD_ID,
-            "--db": BAD_DB,
-            "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
-            "--status-list": [*BAD_IN, TEXT, "inputs/did.json"],
-            "--out": [BINARY, "inputs"],  # a file; a folder that is not empty
-            "--as-of": ["", "yesterday", "2026-02-30"],
-            "--declared-value-usd": ["-1", "nan"],
-            "--scheme": ["", RLO, "eu-recycled"],  # the last: no --custodian-key
-            "--custodian-key": [*BAD_IN, TEXT, "inputs/issuer.key"],
-            "--format": ["", "xml"],
-            "--qr": BAD_OUT,
-            "--base-url": ["", "ftp://council.example"],
-            "--valid-days": ["0", "-1"],
-        },
-    ),
-    "revoke": (
-        {
-            "credential_id": "{credential}",
-            "--reason": "test",
-            "--db": "ledger.db",
-            "--issuer-key": "inputs/issuer.key",
-            "--status-list": "inputs/status.jwt",
-        },
-        {
-            "credential_id": [*BAD_ID, "urn:uuid:00000000-0000-4000-8000-000000000000"],
-            "--reason": ["", "   "],
-            "--db": BAD_DB,
-            "--issuer-key": [*BAD_IN, TEXT, "inputs/did.json"],
-            "--status-list": [*BAD_IN, TEXT, "inputs/bundle.json"],
-        },
-    ),
     "analytics flows": (
         {"--db": "ledger.db", "--element": "Nd", "--plot": "flows.html"},
         {
@@ -421,8 +382,12 @@ SPECS: dict[str, Spec] = {
         },
     ),
     "analytics corridor": (
-        {"file": str(packaged_path("corridor-asean-2030")), "--no-resilience": "",
-         "--enable": "us-defence", "--plot": "corridor.html"},
+        {
+            "file": str(packaged_path("corridor-asean-2030")),
+            "--no-resilience": "",
+            "--enable": "us-defence",
+            "--plot": "corridor.html",
+        },
         {
             "file": [*BAD_IN, TEXT, str(packaged_path("lynas-outage"))],  # the last: no corridor
             "--enable": ["", "bogus"],
