@@ -35,6 +35,7 @@ FIELDS = {
     "transform": {"id", "type", "process", "time", "actor", "facility", "inputs", "outputs",
                   "losses_kg"},
     "adjust": {"id", "type", "time", "actor", "lot", "mass_kg", "reason"},
+    "claim": {"id", "type", "time", "actor", "lot", "scheme", "share"},
 }  # fmt: skip
 
 
@@ -53,6 +54,7 @@ class LotState:
     status: str = "active"  # active | transit | consumed | written_off
     last_time: str = ""
     pending: tuple[str, str, float] | None = None  # (to, consignee, shipped mass)
+    claimed: dict[str, dict[str, float]] = field(default_factory=dict)  # scheme -> el -> share
 
 
 @dataclass
@@ -176,6 +178,7 @@ class Replay:
             assert process in ("split", "merge", "other"), f"process {process}"
             assert process != "other" or stages != {"warehouse"}, "other at a warehouse"
         consumed: Counter[str] = Counter()
+        claimed_kg: dict[str, Counter[str]] = {}
         used = set()
         for item in event["inputs"]:
             assert item["lot"] not in used, "lot used twice in one transform"
@@ -188,6 +191,9 @@ class Replay:
             for element, kg in lot.elements.items():
                 if element in CONSERVED:
                     consumed[element] += kg * take / lot.mass
+                    for scheme, shares in lot.claimed.items():
+                        part = shares.get(element, 0.0) * kg * take / lot.mass
+                        claimed_kg.setdefault(scheme, Counter())[element] += part
             if take >= lot.mass * (1 - 1e-9):
                 lot.status = "consumed"
             else:
@@ -195,6 +201,10 @@ class Replay:
             lot.last_time = event["time"]
         self.balance(event, consumed)
         for lot_id, lot in self.new_lots(event):
+            lot.claimed = {  # mass-balance mixing: every output carries the inputs' mix
+                scheme: {e: kg[e] / consumed[e] for e in lot.elements if kg[e] > 0}
+                for scheme, kg in claimed_kg.items()
+            }
             self.lots[lot_id] = lot
 
     def balance(self, event: Mapping[str, Any], consumed: Counter[str]) -> None:
@@ -226,3 +236,18 @@ class Replay:
         else:
             self.scale(lot, lot.mass + delta)
         lot.last_time = event["time"]
+
+    def _claim(self, event: Mapping[str, Any]) -> None:
+        lot = self.usable(event["lot"], event)
+        scheme, share = event["scheme"], event["share"]
+        assert isinstance(scheme, str) and scheme, "claim scheme"
+        assert isinstance(share, float | int) and 0 < share <= 1, f"claim share {share}"
+        held = [e for e, kg in lot.elements.items() if e in CONSERVED and kg > 0]
+        assert held, "claim on a lot without rare earths, Th or U"
+        shares = lot.claimed.setdefault(scheme, {})
+        for element in held:
+            total = shares.get(element, 0.0) + share
+            assert total <= 1 + 1e-9, f"double claim: {element} claimed {total} for {scheme}"
+            shares[element] = min(total, 1.0)
+        lot.last_time = event["time"]
+        self.counts[f"claim:{scheme}"] += 1

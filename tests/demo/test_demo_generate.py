@@ -74,7 +74,7 @@ def test_every_event_obeys_the_ledger_rules(replay: Replay) -> None:
 
 
 def test_every_kind_of_event_appears(replay: Replay) -> None:
-    kinds = {"extract", "ship", "receive", "adjust", "write_offs"} | {
+    kinds = {"extract", "ship", "receive", "adjust", "write_offs", "claim"} | {
         f"transform:{p}"
         for p in ("separation", "reduction", "alloying", "magnet", "recycling", "split", "merge",
                   "other")

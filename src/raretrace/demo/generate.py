@@ -3,7 +3,8 @@
 A small discrete-event simulation moves lots through the real routes of the demo world
 (Mount Weld → Kalgoorlie → Kuantan → LAMP → JS Link; Vietnam, with a separation line on
 Chinese technology; Myanmar → China → Viet Nam; Bayan Obo; Mountain Pass; recycling, with
-magnets of wholly recycled rare earths). The registry it runs against (``world.registry``)
+magnets of wholly recycled rare earths; the plants claim those magnets' recycled content and
+half of some ASEAN magnets' origin). The registry it runs against (``world.registry``)
 carries the authorities' licences and the auditors' accreditations and audits. Every
 transform conserves each element exactly (the last share of an element is the remainder).
 Memory is bounded: the simulation keeps only lots it will still use, and forgets finished
@@ -47,11 +48,25 @@ from raretrace.demo.simulation import (
 from raretrace.demo.world import Feed, registry
 from raretrace.domain.elements import OXIDE_FACTOR
 
-__all__ = ["DISCREPANCY_EVERY", "MIN_EVENTS", "EventStream", "generate_events", "write_demo"]
+__all__ = [
+    "DISCREPANCY_EVERY", "MIN_EVENTS", "ORIGIN_CLAIM_EVERY", "ORIGIN_CLAIM_SHARE",
+    "ORIGIN_SCHEME", "RECYCLED_SCHEME", "EventStream", "generate_events", "write_demo",
+]  # fmt: skip
+
+#: The scheme a wholly recycled magnet is claimed under (all of it), by the plant that made it.
+RECYCLED_SCHEME = "eu-recycled-content"
+#: The origin scheme some magnets made in ASEAN are claimed under, and how much of each.
+ORIGIN_SCHEME = "asean-origin"
+ORIGIN_CLAIM_SHARE = 0.5
+#: One magnet in this many made from mined material at an ASEAN plant is origin-claimed.
+ORIGIN_CLAIM_EVERY = 3
+_ASEAN_PLANTS = frozenset({_JSLINK, _SMMV})
 
 
 class EventStream(Simulation):
     """The demo world's flows: one year of mine-to-magnet events, generated lazily."""
+
+    _asean_magnets = 0
 
     def _tick(self, feed: Feed) -> None:
         self._at(feed.every_days * 24.0 * self.rng.uniform(0.8, 1.2), self._tick, feed)
@@ -291,9 +306,12 @@ class EventStream(Simulation):
     def _recycled_magnet_line(self, oxide: _Lot) -> None:
         """A magnet of 100% recycled rare earths: recycled oxide alone (it carries its Dy)."""
         re_pct = self.rng.uniform(*self.world.magnet_wt_pct["Nd_or_total_RE"])
-        self._reduce(oxide.facility, [(oxide, None)], re_pct)
+        self._reduce(oxide.facility, [(oxide, None)], re_pct, recycled=True)
 
-    def _reduce(self, plant: str, takes: list[tuple[_Lot, float | None]], re_pct: float) -> None:
+    def _reduce(
+        self, plant: str, takes: list[tuple[_Lot, float | None]], re_pct: float, *,
+        recycled: bool = False,
+    ) -> None:  # fmt: skip
         recovery = self._recovery("reduction")
         (metal,) = self._transform(
             "reduction",
@@ -303,19 +321,23 @@ class EventStream(Simulation):
             [("metal", "re", 1.0)],
         )
         if metal is not None:
-            self._later(self._alloy, metal, re_pct / 100.0)
+            self._later(self._alloy, metal, re_pct / 100.0, recycled)
 
-    def _alloy(self, metal: _Lot, re_share: float) -> None:
+    def _alloy(self, metal: _Lot, re_share: float, recycled: bool) -> None:
         """Strip casting: RE metal plus Fe and B (``other``) → NdFeB alloy at magnet RE grade."""
         recovery = self._recovery("alloying")
         (alloy,) = self._transform("alloying", metal.facility, [(metal, None)],
                                    lambda c: _routing(c, [_REE], recovery),
                                    [("alloy", "re", re_share)])  # fmt: skip
         if alloy is not None:
-            self._later(self._make_magnets, alloy)
+            self._later(self._make_magnets, alloy, recycled)
 
-    def _make_magnets(self, alloy: _Lot) -> None:
-        """Sintering and machining: finished magnets plus recyclable swarf (``scrap``)."""
+    def _make_magnets(self, alloy: _Lot, recycled: bool) -> None:
+        """Sintering and machining: finished magnets plus recyclable swarf (``scrap``).
+
+        The plant claims a wholly recycled magnet, all of it, under ``RECYCLED_SCHEME``, and
+        every ``ORIGIN_CLAIM_EVERY``-th other magnet made in ASEAN half under
+        ``ORIGIN_SCHEME``, before the magnet is split for export (the parts inherit it)."""
         plant, finished = alloy.facility, self._recovery("magnet")
         re_share = _conserved_sum(alloy.elements) / alloy.mass
         routing = {e: ((0, finished), (1, (1 - finished) * 0.9)) for e in alloy.elements
@@ -329,6 +351,7 @@ class EventStream(Simulation):
         )
         export, swarf_path = _PLANTS[plant]
         if magnet is not None:
+            self._claim_magnet(magnet, recycled)
             if export and magnet.mass > 100.0:
                 for part in self._split(magnet, (0.4, 0.35, 0.25)):
                     self._later(self._send, part, export, self._drop)
@@ -339,6 +362,14 @@ class EventStream(Simulation):
                 self._later(self._send, swarf, swarf_path, self._pool_scrap)
             else:
                 self._drop(swarf)
+
+    def _claim_magnet(self, magnet: _Lot, recycled: bool) -> None:
+        if recycled:
+            self._claim(magnet, RECYCLED_SCHEME, 1.0)
+        elif magnet.facility in _ASEAN_PLANTS:
+            self._asean_magnets += 1
+            if self._asean_magnets % ORIGIN_CLAIM_EVERY == 1:
+                self._claim(magnet, ORIGIN_SCHEME, ORIGIN_CLAIM_SHARE)
 
     # -- recycling ----------------------------------------------------------------------------
 

@@ -297,6 +297,13 @@ class Simulation:
             lot.elements = _scaled(lot, (lot.mass - delta) / lot.mass)
             lot.mass -= delta
 
+    def _claim(self, lot: _Lot, scheme: str, share: float) -> None:
+        """The lot's custodian claims ``share`` of its material under ``scheme``."""
+        self._emit({
+            "id": "", "type": "claim", "time": "", "actor": self._operator(lot.facility),
+            "lot": lot.id, "scheme": scheme, "share": share,
+        })  # fmt: skip
+
     # -- movement -----------------------------------------------------------------------------
 
     def _transit_hours(self, origin: str, destination: str) -> float:
