@@ -1,0 +1,291 @@
+"""Benchmark: `raretrace serve --workers 2` — trace reads and event submissions over HTTP.
+
+    python bench/serve.py [--events 5000] [--read-events 20000] [--seconds 20]
+                          [--concurrency 32] [--single 1500]
+
+Prints, in one run on this machine:
+
+- **Trace reads**: a signed demo ledger (``raretrace demo``) served by ``raretrace serve
+  --workers 2`` on a free 127.0.0.1 port; ``--concurrency`` aiohttp clients read
+  ``GET /v1/lots/{lot}`` (``trace --json``) with a council token over random lots for
+  ``--seconds`` after a short warm-up: reads/s, p50/p99 latency (target ≥ 1,000 reads/s with
+  p99 ≤ 50 ms). An operator token's scoped reads are measured the same way, shorter.
+- **Submissions**: the demo's signed event stream (``demo --write``) replayed into fresh ledgers
+  that hold only its registry: ``raretrace ingest`` of the stream (the CLI rate, process start
+  included), ``POST /v1/events/batch`` (each run of consecutive events by one actor is one
+  batch under that actor's token, sent in stream order, since a receipt needs its shipment
+  first), and ``POST /v1/events`` one at a time (the first ``--single`` events). Rates and the
+  ratio to ingest (target: submissions ≥ 50% of ingest).
+
+Generation and signing of the demo, ledger set-up and token issue are not timed. Nothing is
+asserted: benches print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+
+from raretrace.service.ledgers import open_store
+from raretrace.service.tokens import issue
+
+
+def run_cli(*args: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RARETRACE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "raretrace", *args], cwd=cwd, env=env, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"raretrace {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def tokens(db: str, who: list[tuple[str, str]]) -> dict[str, str]:
+    """Bearer tokens (participant -> token) issued through the service function the CLI uses."""
+    store = open_store(db, write=True)
+    try:
+        return {p: issue(store, participant=p, role=r, expires=None).bearer for p, r in who}
+    finally:
+        store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(db: str, cwd: Path, workers: int = 2) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RARETRACE_")}
+    log = (cwd / f"serve-{port}.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "raretrace", "--db", db, "serve", "--port", str(port),
+         "--workers", str(workers)],
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(_wait_ready(url, process))
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+async def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit("serve exited before it was ready")
+            try:
+                async with session.get(url + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("serve did not come up in 120 s")
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+async def read_load(
+    url: str, token: str, lots: list[str], seconds: float, concurrency: int, warmup: float
+) -> tuple[int, int, list[float], float]:
+    """(ok, failed, latencies in s of the timed window, window length) of trace reads."""
+    latencies: list[float] = []
+    counts = {"ok": 0, "failed": 0}
+    headers = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    rng = random.Random(7)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        start = time.perf_counter()
+        measure_from = start + warmup
+        stop = measure_from + seconds
+
+        async def client() -> None:
+            while True:
+                lot = rng.choice(lots)
+                t0 = time.perf_counter()
+                if t0 >= stop:
+                    return
+                async with session.get(f"{url}/v1/lots/{lot}") as r:
+                    await r.read()
+                    status = r.status
+                t1 = time.perf_counter()
+                if t0 >= measure_from:
+                    latencies.append(t1 - t0)
+                    counts["ok" if status == 200 else "failed"] += 1
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        window = time.perf_counter() - measure_from
+    return counts["ok"], counts["failed"], sorted(latencies), window
+
+
+def print_reads(label: str, result: tuple[int, int, list[float], float], conc: int) -> None:
+    ok, failed, lat, window = result
+    print(
+        f"{label} {ok / window:,.0f} reads/s ({ok:,} ok, {failed} failed, {window:.1f} s, "
+        f"concurrency {conc}); p50 {percentile(lat, 0.5) * 1e3:.1f} ms, "
+        f"p99 {percentile(lat, 0.99) * 1e3:.1f} ms, max {lat[-1] * 1e3 if lat else 0:.1f} ms"
+    )
+
+
+def actor_runs(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """The stream cut into runs of consecutive events by one actor, in order."""
+    runs: list[tuple[str, list[str]]] = []
+    for line in lines:
+        actor = json.loads(line)["actor"]
+        if runs and runs[-1][0] == actor:
+            runs[-1][1].append(line)
+        else:
+            runs.append((actor, [line]))
+    return runs
+
+
+async def submit_batches(url: str, toks: dict[str, str], runs: list[tuple[str, list[str]]]
+                         ) -> tuple[int, int, float]:  # fmt: skip
+    accepted = rejected = 0
+    async with aiohttp.ClientSession() as session:
+        start = time.perf_counter()
+        for actor, run in runs:
+            body = ("\n".join(run) + "\n").encode()
+            headers = {"Authorization": f"Bearer {toks[actor]}",
+                       "Content-Type": "application/x-ndjson"}  # fmt: skip
+            async with session.post(f"{url}/v1/events/batch", data=body, headers=headers) as r:
+                answer = (await r.read()).decode().strip().splitlines()
+            summary = json.loads(answer[-1]).get("summary", {}) if answer else {}
+            accepted += summary.get("accepted", 0)
+            rejected += summary.get("rejected", len(run) if r.status != 200 else 0)
+        return accepted, rejected, time.perf_counter() - start
+
+
+async def submit_single(url: str, toks: dict[str, str], lines: list[str]
+                        ) -> tuple[int, int, float]:  # fmt: skip
+    accepted = rejected = 0
+    async with aiohttp.ClientSession() as session:
+        start = time.perf_counter()
+        for line in lines:
+            actor = json.loads(line)["actor"]
+            headers = {"Authorization": f"Bearer {toks[actor]}",
+                       "Content-Type": "application/json"}  # fmt: skip
+            async with session.post(f"{url}/v1/events", data=line.encode(), headers=headers) as r:
+                await r.read()
+                if r.status == 200:
+                    accepted += 1
+                else:
+                    rejected += 1
+        return accepted, rejected, time.perf_counter() - start
+
+
+def fresh_ledger(work: Path, name: str, registry: Path) -> str:
+    db = str(work / f"{name}.db")
+    run_cli("--db", db, "init", "--log-dir", str(work / f"{name}-log"), cwd=work)
+    run_cli("--db", db, "registry", "load", str(registry), cwd=work)
+    return db
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--read-events", type=int, default=20_000, help="demo size for reads")
+    parser.add_argument("--events", type=int, default=5_000, help="stream size for submissions")
+    parser.add_argument("--single", type=int, default=1_500, help="events sent one at a time")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="raretrace-serve-bench-"))
+    print(f"work folder {work}; {os.cpu_count()} CPUs")
+
+    # --- trace reads ---------------------------------------------------------------------
+    t0 = time.perf_counter()
+    read_db = str(work / "read.db")
+    run_cli("demo", "--events", str(args.read_events), "--db", read_db, "--log-dir",
+            str(work / "read-log"), cwd=work)  # fmt: skip
+    every = [json.loads(x) for x in run_cli(
+        "--db", read_db, "lots", "--limit", "0", "--json", cwd=work
+    ).splitlines()]  # fmt: skip
+    lots = [lot["lot"] for lot in every]
+    print(f"demo ledger of {args.read_events:,} events, {len(lots):,} lots, "
+          f"built in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    read_toks = tokens(read_db, [("council", "council"), ("js-link", "operator")])
+    with serving(read_db, work) as url:
+        own = [lot["lot"] for lot in every if lot.get("custodian") == "js-link"]
+        council = asyncio.run(read_load(url, read_toks["council"], lots, args.seconds,
+                                        args.concurrency, 2.0))  # fmt: skip
+        print_reads("TRACE_READS council", council, args.concurrency)
+        if own:
+            operator = asyncio.run(read_load(url, read_toks["js-link"], own,
+                                             args.seconds / 2, args.concurrency, 1.0))  # fmt: skip
+            print_reads("TRACE_READS operator js-link (scoped)", operator, args.concurrency)
+
+    # --- submissions ---------------------------------------------------------------------
+    inputs = work / "inputs"
+    run_cli("demo", "--events", str(args.events), "--db", str(work / "stream-demo.db"),
+            "--log-dir", str(work / "stream-log"), "--write", str(inputs), cwd=work)  # fmt: skip
+    registry, events = inputs / "registry.json", inputs / "events.jsonl"
+    lines = [x for x in events.read_text().splitlines() if x.strip()]
+    actors = sorted({json.loads(x)["actor"] for x in lines})
+
+    cli_db = fresh_ledger(work, "cli", registry)
+    start = time.perf_counter()
+    out = run_cli("--db", cli_db, "ingest", str(events), cwd=work)
+    ingest_s = time.perf_counter() - start
+    ingest_rate = len(lines) / ingest_s
+    print(f"CLI_INGEST {ingest_rate:,.0f} events/s ({len(lines):,} events in {ingest_s:.1f} s, "
+          f"process start included): {out.strip().splitlines()[-1]}")  # fmt: skip
+
+    runs = actor_runs(lines)
+    batch_db = fresh_ledger(work, "batch", registry)
+    batch_toks = tokens(batch_db, [(a, "operator") for a in actors])
+    with serving(batch_db, work) as url:
+        acc, rej, took = asyncio.run(submit_batches(url, batch_toks, runs))
+    batch_rate = acc / took
+    print(
+        f"API_BATCH {batch_rate:,.0f} events/s ({acc:,} accepted, {rej} rejected, "
+        f"{len(runs):,} batches of {len(lines) / len(runs):.1f} events on average, "
+        f"{took:.1f} s); ratio to ingest {batch_rate / ingest_rate:.2f} (target >= 0.5)"
+    )
+
+    single_lines = lines[: args.single]
+    single_db = fresh_ledger(work, "single", registry)
+    single_toks = tokens(single_db, [(a, "operator") for a in actors])
+    with serving(single_db, work) as url:
+        acc, rej, took = asyncio.run(submit_single(url, single_toks, single_lines))
+    single_rate = acc / took
+    print(
+        f"API_SINGLE {single_rate:,.0f} events/s ({acc:,} accepted, {rej} rejected, "
+        f"{took:.1f} s, {took / max(acc, 1) * 1e3:.1f} ms an event, one client in stream "
+        f"order); ratio to ingest {single_rate / ingest_rate:.2f} (target >= 0.5)"
+    )
+
+
+if __name__ == "__main__":
+    main()
