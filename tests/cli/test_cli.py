@@ -162,7 +162,8 @@ def test_the_demo_keeps_its_log_keys_out_of_the_working_tree(tmp_path: Path) -> 
     (log_dir,) = [d for d in (data / "raretrace" / "demo-logs").glob("*/keys-log")
                   if f"is in {d} (outside this folder" in done.stdout]  # fmt: skip
     assert (log_dir / "log.key").exists() and (log_dir / "registry.key").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys-charts", "keys.db"]  # + tour's
+    assert not list((tmp_path / "keys-charts").glob("*.key"))
 
 
 def test_a_demo_that_cannot_be_built_leaves_nothing(tmp_path: Path) -> None:

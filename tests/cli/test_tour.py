@@ -22,6 +22,9 @@ def test_the_tour_explains_its_terms_and_its_next_commands_run(tmp_path: Path) -
     for status in ("active", "consumed"):
         assert f"  {status} " in text and STATUS_WORDS[status] in text, status
     assert "(shares of the Nd in this lot)" in text
+    # A magnet's claimed material, as trace's "claimed" shows it.
+    claimed = text.split("Claimed: magnet lot ")[1].split("Leakage flagged")[0]
+    assert "  eu-recycled-content: Nd 100.0%, Pr 100.0%" in claimed
     # The magnet under every pack, as of today and as of 2027-02-01, side by side.
     table = text.split("Compliance of magnet lot ")[1].split("Next, try:")[0]
     assert "as of 2027-02-01" in table and "why, as of 2027-02-01:" in table
@@ -34,8 +37,10 @@ def test_the_tour_explains_its_terms_and_its_next_commands_run(tmp_path: Path) -
     names = [c.split()[3] if c.startswith("raretrace --db") else c.split()[1] for c in commands]
     assert names == [
         "trace", "lots", "discrepancies", "export", "verify", "check", "portfolio",
-        "verify-credential", "audit",
+        "verify-credential", "analytics", "analytics", "analytics", "analytics", "audit",
     ]  # fmt: skip
+    analytics = [c.split("analytics ")[1].split()[0] for c in commands if " analytics " in c]
+    assert analytics == ["flows", "concentration", "scenario", "corridor"]
     for name, command in zip(names, commands, strict=True):  # exactly as printed, where it ran
         done = run(*shlex.split(command)[1:], cwd=tmp_path)
         judged = name in ("check", "portfolio")  # exit code 1 is a `fail` answer, not an error
@@ -50,3 +55,14 @@ def test_the_tour_explains_its_terms_and_its_next_commands_run(tmp_path: Path) -
     assert "ok  evidence: bundle " in certs
     checked = run(*shlex.split(commands[7])[1:], cwd=tmp_path).stdout
     assert checked.splitlines()[-1].endswith(" is valid")
+    # One analytics chart of each kind and a scenario, beside the demo ledger.
+    charts = text.split("Analytics (raretrace analytics")[1].split("Next, try:")[0]
+    assert "charts written to raretrace-demo-charts/" in charts
+    folder = tmp_path / "raretrace-demo-charts"
+    for name in ("flows.html", "concentration.html", "scenario.html", "flows-Dy.html"):
+        page = (folder / name).read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>"), name
+        assert "plotly" in page.lower() and "<script src=" not in page, name  # offline
+    assert "scattergeo" in (folder / "flows.html").read_text(encoding="utf-8")  # the map
+    assert "the most concentrated: " in charts and "above the EU CRMA's 65% limit" in charts
+    assert "unmet demand 0.0 t a year at baseline, " in charts and "; worst: " in charts

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from raretrace.cli import tour
+from raretrace.cli import tour, tourcharts
 from raretrace.cli.democerts import issue_demo_certificates
 from raretrace.cli.main import app, err, out
 from raretrace.demo.simulation import MIN_EVENTS
@@ -107,7 +107,8 @@ def demo(
         elapsed = time.perf_counter() - started
         certificates = issue_demo_certificates(db, store, directory, as_of=tour.LATER, seed=seed)
     try:
-        tour.show(out, store, report, elapsed, certificates=certificates)
+        charts = tourcharts.write_charts(store, tourcharts.charts_folder(db))
+        tour.show(out, store, report, elapsed, certificates=certificates, charts=charts)
     finally:
         store.close()
 

@@ -1,6 +1,7 @@
 """The tour ``raretrace demo`` prints: what was built, what its words mean, one magnet traced
-from mine to magnet, one leak flagged, that magnet under every compliance pack today and in
-2027, and the next commands to try on this very ledger."""
+from mine to magnet, a claim on a magnet's material, one leak flagged, that magnet under every
+compliance pack today and in 2027, one analytics chart of each kind and a scenario, and the
+next commands to try on this very ledger."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 from rich.console import Console
 
-from raretrace.cli import render
+from raretrace.cli import render, tourcharts
 from raretrace.cli.democerts import DemoCertificates
+from raretrace.cli.tourcharts import TourCharts
 from raretrace.compliance import service as compliance
 from raretrace.domain.model import STAGES, Lot
 from raretrace.service import reads
@@ -45,9 +47,10 @@ STATUS_WORDS = {
 
 def show(
     out: Console, store: Store, report: IngestReport, elapsed: float, *,
-    certificates: DemoCertificates | None = None,
+    certificates: DemoCertificates | None = None, charts: TourCharts | None = None,
 ) -> None:  # fmt: skip
-    """Print the tour of a freshly built demo ledger (and the certificates the demo issued)."""
+    """Print the tour of a freshly built demo ledger (and the certificates the demo issued,
+    and the analytics charts it wrote)."""
     counts = reads.counts(store)
     out.print(
         f"[bold]raretrace demo[/] — {report.accepted:,} events in {elapsed:.1f} s "
@@ -61,12 +64,15 @@ def show(
     magnet = _showcase_magnet(store)
     if magnet is not None:
         _magnet(out, reads.trace(store, magnet.id))
+    _claim(out, store)
     _leak(out, store)
     if magnet is not None:
         _compliance(out, store, magnet.id)
     if certificates is not None:
         _certificates(out, certificates)
-    _next(out, store.url, magnet, certificates)
+    if charts is not None:
+        tourcharts.show(out, charts)
+    _next(out, store.url, magnet, certificates, charts)
 
 
 def _glossary(out: Console, counts: dict[str, Any]) -> None:
@@ -117,6 +123,31 @@ def _magnet(out: Console, view: dict[str, Any]) -> None:
             f" the first: {render.receipt_line(render.JsonReceipt(upstream[0]))}",
             markup=False,
         )
+
+
+def _claim(out: Console, store: Store) -> None:
+    """A magnet whose material was claimed (recycled content first), as ``trace`` shows it."""
+    from raretrace.demo.generate import RECYCLED_SCHEME
+
+    claimed = [
+        lot for lot in reads.lots(store, reads.LotFilter(form="magnet"), limit=5000).lots
+        if lot.provenance.claimed
+    ]  # fmt: skip
+    if not claimed:
+        return
+    lot = min(claimed, key=lambda x: (RECYCLED_SCHEME not in x.provenance.claimed, x.id))
+    view = reads.trace(store, lot.id)
+    out.print(
+        f'\n[bold]Claimed[/]: magnet lot {lot.id} (trace\'s "claimed": the share of each'
+        " element claimed under a scheme, on this lot or the material it was made from):"
+    )
+    for scheme, shares in view["claimed"].items():
+        out.print(f"  {scheme}: {render.join_shares(shares)}", markup=False)
+    out.print(
+        "  claimed shares travel with the material by mass balance; a claim that would take"
+        " any element's share for a scheme above 100% is refused (double-claim)",
+        markup=False,
+    )
 
 
 def _leak(out: Console, store: Store) -> None:
@@ -177,7 +208,10 @@ def _certificates(out: Console, certs: DemoCertificates) -> None:
                   markup=False)  # fmt: skip
 
 
-def _next(out: Console, db: str, magnet: Lot | None, certs: DemoCertificates | None = None) -> None:
+def _next(
+    out: Console, db: str, magnet: Lot | None, certs: DemoCertificates | None = None,
+    charts: TourCharts | None = None,
+) -> None:  # fmt: skip
     """The next commands to try, with this ledger's path and a real lot id."""
     ledger = f"raretrace --db {shlex.quote(db)}"
     lines = [
@@ -216,6 +250,8 @@ def _next(out: Console, db: str, magnet: Lot | None, certs: DemoCertificates | N
             f" {shlex.quote(str(certs.ledger_trust))}",
             "check the magnet's passport offline, and every number of it against its evidence",
         ))  # fmt: skip
+    if charts is not None:
+        lines += tourcharts.commands(ledger, charts)
     lines.append((f"{ledger} audit", "replay every event and check every table and the log"))
     out.print("\n[bold]Next, try[/]:")
     for command, why in lines:
