@@ -289,11 +289,15 @@ def verify_bundle(
     source = BundleHistory.of(custody, reg.facility_versions)
     cutoffs = _check_exact_lineage(bundle.lot, source, custody, reg)
     _check_custody(source, cutoffs)
-    transforms = _check_balances(source, cutoffs, trust.tolerance)
-    lot = _attempt(f"recomputing lot {bundle.lot!r}", lineage.recompute_lot, source, bundle.lot,
-                   trust.tolerance)  # fmt: skip
+    # One memo for every recomputation below: each lot's state before each event is derived
+    # once, so the checks stay linear in the lineage (docs/architecture.md#performance).
+    walk = lineage.Recomputation(source, trust.tolerance)
+    transforms = _check_balances(source, cutoffs, walk)
+    lot = _attempt(f"recomputing lot {bundle.lot!r}", walk.lot, bundle.lot)
     _check_claim(bundle.claim, lot)
-    upstream = _attempt("receipts", lineage_discrepancies, source, cutoffs, trust.tolerance)
+    upstream = _attempt(
+        "receipts", lambda: lineage_discrepancies(source, cutoffs, trust.tolerance, walk=walk)
+    )
     if unused:  # checked last, so a dropped event is reported as what it breaks
         raise VerificationError(f"proof hash {min(unused)} is used by no proof")
     return Verdict(
@@ -529,8 +533,11 @@ def _custody_step(state: dict[str, Any], role: str, body: Mapping[str, Any]) -> 
     return ""
 
 
-def _check_balances(source: BundleHistory, cutoffs: Mapping[str, float], tol: Tolerance) -> int:
+def _check_balances(
+    source: BundleHistory, cutoffs: Mapping[str, float], walk: lineage.Recomputation
+) -> int:
     """Re-check the mass balance of every transform that created a lot in the lineage."""
+    tol = walk.tolerance
     creating = {source.events_of(lot)[0][0]: source.events_of(lot)[0][2] for lot in cutoffs}
     transforms = 0
     for seq, body in sorted(creating.items()):
@@ -541,10 +548,9 @@ def _check_balances(source: BundleHistory, cutoffs: Mapping[str, float], tol: To
         facility = source.facility(event.facility, seq)
         if not facility.process_allowed(event.process):
             raise VerificationError(f"{name}: process {event.process!r} at {facility.id!r}")
-        before = source.until(seq)
         taken = []
         for item in event.inputs:
-            parent = _attempt(name, lineage.recompute_lot, before, item.lot, tol)
+            parent = _attempt(name, walk.before, item.lot, seq)
             taken.append(_attempt(name, consume, parent, item.mass_kg, tol)[1])
         _attempt(f"{name}: mass balance", check_balance, event, taken, tol)
         transforms += 1

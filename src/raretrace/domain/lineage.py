@@ -11,6 +11,7 @@ wrote outside the append path, or the append path has a bug.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -60,8 +61,84 @@ def lot_roles(event: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def recompute_lot(source: EventSource, lot_id: str, tolerance: Tolerance) -> Lot:
     """The lot's current state and provenance, derived from events only."""
-    memo: dict[tuple[str, int], Lot] = {}
-    return _state(source, memo, lot_id, math.inf, tolerance)
+    return Recomputation(source, tolerance).lot(lot_id)
+
+
+class Recomputation:
+    """One walk's memo over an event source: every lot's states derived once.
+
+    A verification asks for many states of the same lots: each transform's inputs just
+    before it, each receipt's lot just before it, the bundle's lot now. A lot's state just
+    before event *s* is the same whoever asks, so each lot's events are read once and each
+    of its states (after its creation, after each later event) is computed once, in order,
+    and kept. The walk is then linear in the lineage's events, where a fresh walk per
+    question replays a lineage that feeds many transforms again for each of them.
+    Results are shared between callers: treat them as read-only.
+    """
+
+    def __init__(self, source: EventSource, tolerance: Tolerance) -> None:
+        self._source, self.tolerance = source, tolerance
+        self._rows: dict[str, list[tuple[int, str, Mapping[str, Any]]]] = {}
+        self._seqs: dict[str, list[int]] = {}
+        #: ``_states[lot][i]``: the lot just after its event ``_rows[lot][i]``.
+        self._states: dict[str, list[Lot]] = {}
+
+    def lot(self, lot_id: str) -> Lot:
+        """The lot's current state (after all its events in the source)."""
+        return self.before(lot_id, math.inf)
+
+    def before(self, lot_id: str, seq: float) -> Lot:
+        """The lot as it was just before event number ``seq`` (``math.inf``: now)."""
+        rows = self._rows_of(lot_id)
+        n = bisect.bisect_left(self._seqs[lot_id], seq)
+        if n == 0:
+            raise NotFound(f"lot {lot_id!r} has no creating event in the ledger")
+        states = self._states.setdefault(lot_id, [])
+        while len(states) < n:
+            at, role, body = rows[len(states)]
+            if states:
+                states.append(_replay(self._source, states[-1], at, role, body, self.tolerance))
+            else:
+                states.append(self._created(lot_id, at, body))
+        return states[n - 1]
+
+    def _rows_of(self, lot_id: str) -> list[tuple[int, str, Mapping[str, Any]]]:
+        rows = self._rows.get(lot_id)
+        if rows is None:
+            rows = self._source.events_of(lot_id)
+            if not rows or rows[0][1] != "created":
+                raise NotFound(f"lot {lot_id!r} has no creating event in the ledger")
+            self._rows[lot_id], self._seqs[lot_id] = rows, [r[0] for r in rows]
+        return rows
+
+    def _created(self, lot_id: str, seq: int, body: Mapping[str, Any]) -> Lot:
+        spec = next(o for o in body["outputs"] if o["lot"] == lot_id)
+        facility = self._source.facility(body["facility"], seq)
+        elements = {e: float(kg) for e, kg in spec["elements_kg"].items() if kg > 0}
+        if body["type"] == "extract":
+            recycled = spec["form"] == "scrap" and "recycling" in facility.stages
+            stage = "recycling" if recycled else "mine"
+            prov = at_source(facility, elements, recycled=recycled, stage=stage)
+        else:
+            contributions = []
+            for item in body["inputs"]:
+                parent = self.before(item["lot"], seq)
+                _, taken, _ = consume(parent, float(item["mass_kg"]), self.tolerance)
+                contributions.append((taken, parent.provenance))
+            whole = transformed(contributions, _wanted(body), facility, body["process"])
+            prov = restricted(whole, elements)
+        return Lot(
+            id=lot_id,
+            form=spec["form"],
+            mass_kg=float(spec["mass_kg"]),
+            elements_kg=elements,
+            custodian=body["actor"],
+            facility=facility.id,
+            status=ACTIVE,
+            time=normalize_time(body["time"], f"event #{seq}"),
+            created_seq=seq,
+            provenance=prov,
+        )
 
 
 def differences(materialized: Lot, recomputed: Lot, *, places: int = 9) -> list[str]:
@@ -111,63 +188,6 @@ def _share_diffs(name: str, a: Provenance, b: Provenance, places: int) -> list[s
                 stored, again = x.get(source), y.get(source)
                 out.append(f"{name}[{element}][{source}]: stored {stored}, recomputed {again}")
     return out
-
-
-def _state(
-    h: EventSource, memo: dict[tuple[str, int], Lot], lot_id: str, before: float, tol: Tolerance
-) -> Lot:
-    """The lot as it was just before event number ``before`` (math.inf: now)."""
-    key = (lot_id, int(before) if before != math.inf else -1)
-    if key in memo:
-        return memo[key]
-    events = h.events_of(lot_id)
-    if not events or events[0][1] != "created":
-        raise NotFound(f"lot {lot_id!r} has no creating event in the ledger")
-    seq, _, body = events[0]
-    lot = _created(h, memo, lot_id, seq, body, tol)
-    for seq, role, body in events[1:]:
-        if seq >= before:
-            break
-        lot = _replay(h, lot, seq, role, body, tol)
-    memo[key] = lot
-    return lot
-
-
-def _created(
-    h: EventSource,
-    memo: dict[tuple[str, int], Lot],
-    lot_id: str,
-    seq: int,
-    body: Mapping[str, Any],
-    tol: Tolerance,
-) -> Lot:
-    spec = next(o for o in body["outputs"] if o["lot"] == lot_id)
-    facility = h.facility(body["facility"], seq)
-    elements = {e: float(kg) for e, kg in spec["elements_kg"].items() if kg > 0}
-    if body["type"] == "extract":
-        recycled = spec["form"] == "scrap" and "recycling" in facility.stages
-        stage = "recycling" if recycled else "mine"
-        prov = at_source(facility, elements, recycled=recycled, stage=stage)
-    else:
-        contributions = []
-        for item in body["inputs"]:
-            parent = _state(h, memo, item["lot"], seq, tol)
-            _, taken, _ = consume(parent, float(item["mass_kg"]), tol)
-            contributions.append((taken, parent.provenance))
-        whole = transformed(contributions, _wanted(body), facility, body["process"])
-        prov = restricted(whole, elements)
-    return Lot(
-        id=lot_id,
-        form=spec["form"],
-        mass_kg=float(spec["mass_kg"]),
-        elements_kg=elements,
-        custodian=body["actor"],
-        facility=facility.id,
-        status=ACTIVE,
-        time=normalize_time(body["time"], f"event #{seq}"),
-        created_seq=seq,
-        provenance=prov,
-    )
 
 
 def _wanted(body: Mapping[str, Any]) -> list[str]:

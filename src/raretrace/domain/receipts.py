@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from raretrace.domain import lineage
-from raretrace.domain.model import Facility, Tolerance, normalize_time
+from raretrace.domain.model import Tolerance, normalize_time
 from raretrace.domain.rules import Discrepancy
 
 __all__ = ["LineageDiscrepancy", "lineage_discrepancies"]
@@ -30,24 +30,16 @@ class LineageDiscrepancy(Discrepancy):
     event_id: str
 
 
-class _Before:
-    """The same event source, holding only the events before ``cutoff``."""
-
-    def __init__(self, source: lineage.EventSource, cutoff: int) -> None:
-        self._source, self._cutoff = source, cutoff
-
-    def events_of(self, lot_id: str) -> list[tuple[int, str, Mapping[str, Any]]]:
-        return [row for row in self._source.events_of(lot_id) if row[0] < self._cutoff]
-
-    def facility(self, facility_id: str, before: int) -> Facility:
-        return self._source.facility(facility_id, before)
-
-
 def lineage_discrepancies(
-    source: lineage.EventSource, cutoffs: Mapping[str, float], tolerance: Tolerance
-) -> list[LineageDiscrepancy]:
+    source: lineage.EventSource, cutoffs: Mapping[str, float], tolerance: Tolerance,
+    *, walk: lineage.Recomputation | None = None,
+) -> list[LineageDiscrepancy]:  # fmt: skip
     """The receipts, among each lot's events before its cutoff (``verify.lineage_closure``),
-    whose received mass differs from the shipped mass beyond ``tolerance``; in log order."""
+    whose received mass differs from the shipped mass beyond ``tolerance``; in log order.
+
+    ``walk``: a memo over the same source and tolerance to share with the caller's other
+    recomputations (one is made if none is given)."""
+    walk = walk or lineage.Recomputation(source, tolerance)
     found = []
     for lot_id, cutoff in cutoffs.items():
         rows = source.events_of(lot_id)
@@ -56,16 +48,16 @@ def lineage_discrepancies(
                 break
             if role == "received":
                 ship_seq = max(s for s, r, _ in rows if r == "shipped" and s < seq)
-                found += _differs(source, lot_id, ship_seq, seq, body, tolerance)
+                found += _differs(walk, lot_id, ship_seq, seq, body, tolerance)
     return sorted(found, key=lambda d: d.seq)
 
 
 def _differs(
-    source: lineage.EventSource, lot_id: str, ship_seq: int, seq: int,
+    walk: lineage.Recomputation, lot_id: str, ship_seq: int, seq: int,
     body: Mapping[str, Any], tolerance: Tolerance,
 ) -> list[LineageDiscrepancy]:  # fmt: skip
     """The receipt ``body`` (event number ``seq``) as a discrepancy, if it is one."""
-    shipped = lineage.recompute_lot(_Before(source, seq), lot_id, tolerance)
+    shipped = walk.before(lot_id, seq)
     mass = body.get("mass_kg")
     received = shipped.mass_kg if mass is None else float(mass)
     if abs(received - shipped.mass_kg) <= tolerance.of(shipped.mass_kg):
