@@ -61,6 +61,8 @@ __all__ = [
 #: processing stage, ``split`` and ``merge`` (bookkeeping) add none.
 PROCESS_STEPS = frozenset({"separation", "reduction", "alloying", "magnet", "recycling"})
 WAREHOUSE = "warehouse"
+CONCENTRATOR = "concentrator"
+_NOT_PROCESSING = frozenset({"mine", WAREHOUSE})
 
 
 def step_at(facility: Facility, stage: str | None = None) -> PathStep:
@@ -81,15 +83,17 @@ def route_step(step: PathStep) -> RouteStep:
 def transform_stage(facility: Facility, process: str) -> str | None:
     """The stage a transform adds to routes and paths, or None for ``split`` and ``merge``.
 
-    A named process is its own stage; ``other`` (beneficiation, cracking, leaching,
-    finishing) is the facility's primary stage, or its first stage that is not ``warehouse``
-    when it is registered as a warehouse first (``other`` never runs at a warehouse-only site).
+    A named process is its own stage. ``other`` (beneficiation, cracking, leaching,
+    finishing) is the facility's primary processing stage: its first stage that is neither
+    ``mine`` nor ``warehouse``, and ``concentrator`` at a site registered only as a mine
+    (beneficiation there). ``mine`` is the extraction step alone, so that ``by_stage`` at
+    ``mine`` says where material was mined (``other`` never runs at a warehouse-only site).
     """
     if process in PROCESS_STEPS:
         return process
     if process != "other":
         return None
-    return next((s for s in facility.stages if s != WAREHOUSE), facility.stage)
+    return next((s for s in facility.stages if s not in _NOT_PROCESSING), CONCENTRATOR)
 
 
 def at_source(
@@ -209,7 +213,9 @@ def transformed(
     stage = transform_stage(facility, process)
     step = None if stage is None else step_at(facility, stage)
     by_mine, by_country = mix(contributions, wanted)
-    claimed, claims = mix_claimed(contributions, wanted)
+    claimed, claims = (
+        mix_claimed(contributions, wanted) if any(p.claimed for _, p in contributions) else ({}, {})
+    )
     return Provenance(
         by_mine,
         by_country,
@@ -235,16 +241,14 @@ def restricted(whole: Provenance, elements_kg: Mapping[str, float]) -> Provenanc
     by_mine = restrict(whole.by_mine, elements_kg)
     if by_mine is whole.by_mine and not whole.claimed:
         return whole  # outputs holding every element share one Provenance (and stored JSON)
+    table = routes.restricted(whole.route_table, elements_kg)
+    by_country = restrict(whole.by_country, elements_kg)
+    if not whole.claimed:
+        return Provenance(by_mine, by_country, whole.path, table)
     claimed = {s: restrict(c, elements_kg) for s, c in whole.claimed.items()}
     claimed = {s: c for s, c in claimed.items() if c}
-    return Provenance(
-        by_mine,
-        restrict(whole.by_country, elements_kg),
-        whole.path,
-        routes.restricted(whole.route_table, [e for e, kg in elements_kg.items() if kg > 0]),
-        claimed,
-        {s: ids for s, ids in whole.claims.items() if s in claimed},
-    )
+    claims = {s: ids for s, ids in whole.claims.items() if s in claimed}
+    return Provenance(by_mine, by_country, whole.path, table, claimed, claims)
 
 
 def arrived(provenance: Provenance, facility: Facility) -> Provenance:

@@ -57,11 +57,24 @@ def extended(table: RouteTable, step: RouteStep | None) -> RouteTable:
     """``table`` with ``step`` appended to every route (routes that become equal merge)."""
     if step is None or not table.paths:
         return table
-    paths = [then(p, step) for p in table.paths]
-    if all(len(new) == len(old) + 1 for new, old in zip(paths, table.paths, strict=True)):
-        # Plain appends keep distinct routes distinct: the share vectors stay as they are.
+    paths, plain = _appended(table.paths, step)
+    if plain:  # plain appends keep distinct routes distinct: the shares stay as they are
         return RouteTable(tuple(paths), table.shares)
     return _reindexed(paths, table.shares)
+
+
+def _appended(paths: Iterable[Path], step: RouteStep) -> tuple[list[Path], bool]:
+    """Each path followed by ``step`` (``then``), and whether each was a plain append."""
+    out = []
+    plain = True
+    for p in paths:
+        if step in p:  # only then can a repeat collapse (see ``then``)
+            q = then(p, step)
+            plain = plain and len(q) == len(p) + 1
+            out.append(q)
+        else:
+            out.append((*p, step))
+    return out, plain
 
 
 def _reindexed(paths: Sequence[Path], shares: Mapping[str, Sequence[float]]) -> RouteTable:
@@ -119,13 +132,16 @@ def mixed(
             vectors[e] = [0.0] * len(union)
             vectors[e][where] = 1.0
     size = len(union)
-    paths = list(union) if step is None else [then(p, step) for p in union]
-    return _reindexed(paths, {e: v + [0.0] * (size - len(v)) for e, v in vectors.items()})
+    paths, plain = (list(union), True) if step is None else _appended(union, step)
+    padded = {e: v + [0.0] * (size - len(v)) for e, v in vectors.items()}
+    if plain and all(any(v[i] for v in padded.values()) for i in range(size)):
+        return RouteTable(tuple(paths), {e: tuple(v) for e, v in padded.items()})
+    return _reindexed(paths, padded)
 
 
-def restricted(table: RouteTable, elements: Collection[str]) -> RouteTable:
-    """The routes of the elements in ``elements`` only (``table`` itself if it has no other)."""
-    kept = {e: v for e, v in table.shares.items() if e in elements}
+def restricted(table: RouteTable, elements_kg: Mapping[str, float]) -> RouteTable:
+    """The routes of the elements a lot holds (``table`` itself if it holds all of them)."""
+    kept = {e: v for e, v in table.shares.items() if elements_kg.get(e, 0.0) > 0}
     if len(kept) == len(table.shares):
         return table
     unused = any(not any(v[i] for v in kept.values()) for i in range(len(table.paths)))
@@ -188,21 +204,24 @@ def routes_to_json(routes: Routes) -> dict[str, list[dict[str, Any]]]:
 
 # --- stored JSON ------------------------------------------------------------------------------
 
-#: The JSON of recently stored route lists, by identity (holding the tuple, so that its id
-#: stays its own): a lot's versions and a transform's outputs share one.
-_STORED: OrderedDict[int, tuple[tuple[Path, ...], list[list[list[str]]]]] = OrderedDict()
-_STORED_KEPT = 4096
+#: The JSON of recently stored routes, by route (a lot's routes are mostly the routes of its
+#: inputs, extended): each is built once while it stays in use.
+_STORED: OrderedDict[Path, list[list[str]]] = OrderedDict()
+_STORED_KEPT = 65536
+
+
+def _path_json(path: Path) -> list[list[str]]:
+    found = _STORED.get(path)
+    if found is None:
+        found = _STORED[path] = [list(s) for s in path]
+        if len(_STORED) > _STORED_KEPT:
+            _STORED.popitem(last=False)
+    return found
 
 
 def table_to_json(table: RouteTable) -> dict[str, Any]:
     """``{"paths": [[[stage, country, technology_origin], ...], ...], "shares": {EL: [...]}}``."""
-    found = _STORED.get(id(table.paths))
-    if found is None or found[0] is not table.paths:
-        found = (table.paths, [[list(s) for s in p] for p in table.paths])
-        _STORED[id(table.paths)] = found
-        if len(_STORED) > _STORED_KEPT:
-            _STORED.popitem(last=False)
-    return {"paths": found[1], "shares": table.shares}
+    return {"paths": [_path_json(p) for p in table.paths], "shares": table.shares}
 
 
 def table_from_json(doc: Mapping[str, Any]) -> RouteTable:
