@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from raretrace.domain.errors import ConfigError
+from raretrace.domain.model import parse_day
 
 __all__ = ["Period", "day_start", "parse_day", "parse_period"]
 
@@ -17,20 +18,6 @@ __all__ = ["Period", "day_start", "parse_day", "parse_period"]
 def day_start(day: date) -> str:
     """The stored form of midnight UTC at the start of ``day``."""
     return f"{day.isoformat()}T00:00:00.000000Z"
-
-
-def parse_day(text: str | None, option: str) -> date | None:
-    """A calendar date YYYY-MM-DD given to ``option``, or None when not given."""
-    if text is None:
-        return None
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"{option} {text!r} is not a date; give YYYY-MM-DD, e.g. 2025-01-01"
-        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from raretrace.compliance.result import FAIL, NOT_APPLICABLE, CheckResult
 from raretrace.domain import jsontext
 from raretrace.domain.elements import RARE_EARTHS
 from raretrace.domain.errors import ConfigError, NotFound
-from raretrace.domain.model import Lot
+from raretrace.domain.model import Lot, parse_day
 from raretrace.domain.registry import Registry
 from raretrace.ledger.service import read_json
 from raretrace.store import schema
@@ -52,16 +52,8 @@ class CheckReport:
 
 def parse_as_of(text: str | None) -> date:
     """``--as-of``: a calendar date YYYY-MM-DD (default: today, UTC)."""
-    if text is None:
-        return datetime.now(UTC).date()
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"--as-of {text!r} is not a date; give YYYY-MM-DD, e.g. 2027-02-01"
-        ) from None
+    day = parse_day(text, "--as-of")
+    return datetime.now(UTC).date() if day is None else day
 
 
 def check_packs(names: Sequence[str]) -> tuple[str, ...]:
@@ -166,20 +158,6 @@ class PortfolioReport:
             "recycled": {"share": self.recycled_share, "benchmark": self.recycling_benchmark},
             "result": self.result.to_json(),
         }
-
-
-def parse_day(text: str | None, option: str) -> date | None:
-    """A calendar date YYYY-MM-DD given to ``option``, or None when not given."""
-    if text is None:
-        return None
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"{option} {text!r} is not a date; give YYYY-MM-DD, e.g. 2025-01-01"
-        ) from None
 
 
 def portfolio_query(

@@ -6,10 +6,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from raretrace.domain.errors import ValidationError
+from raretrace.domain.errors import ConfigError, ValidationError
 
 if TYPE_CHECKING:
     from raretrace.domain.keys import ParticipantKey
@@ -332,3 +332,18 @@ def _parse_time(text: str, value: str, subject: str) -> datetime:
 def display_time(normalized: str) -> str:
     """A normalized time without the microseconds when they are zero."""
     return normalized.replace(".000000Z", "Z")
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    """A calendar date YYYY-MM-DD given to a command's ``option``, or None when not given
+    (``--as-of``, ``--from``, ``--to`` of every command)."""
+    if text is None:
+        return None
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r} is not a date; give YYYY-MM-DD, e.g. 2025-01-31"
+        ) from None

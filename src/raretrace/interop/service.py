@@ -17,6 +17,7 @@ from raretrace.credentials.datamodel import check_data_model, format_datetime
 from raretrace.credentials.keys import IssuerKey
 from raretrace.credentials.securing import Format, secure
 from raretrace.domain.errors import ConfigError, NotFound, ValidationError, VerificationError
+from raretrace.domain.model import parse_day
 from raretrace.interop import amrt, epcis_export, epcis_schema, geojson, ledgerread, untp_dte
 from raretrace.interop.epcis_import import Imported, import_document
 from raretrace.interop.epcis_mapping import EMPTY, parse_mapping
@@ -44,17 +45,6 @@ class Period:
         return f"{(self.last + timedelta(days=1)).isoformat()}T00:00:00.000000Z"
 
 
-def _day(text: str, option: str) -> date:
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"{option} {text!r} is not a date; give YYYY-MM-DD, e.g. 2025-01-31"
-        ) from None
-
-
 def parse_period(start: str | None, end: str | None) -> Period | None:
     """``--from``/``--to``: both or neither; the first day not after the last."""
     if start is None and end is None:
@@ -62,7 +52,9 @@ def parse_period(start: str | None, end: str | None) -> Period | None:
     if start is None or end is None:
         missing = "--from" if start is None else "--to"
         raise ConfigError(f"{missing} is missing; give a period as --from DATE --to DATE")
-    period = Period(_day(start, "--from"), _day(end, "--to"))
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    assert first is not None and last is not None  # both given: checked above
+    period = Period(first, last)
     if period.first > period.last:
         raise ConfigError(
             f"--from {period.first} is after --to {period.last}; give a period whose first day"
