@@ -7,15 +7,23 @@ The sub-apps are defined here so that other command modules can register command
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from raretrace.cli import render
-from raretrace.cli.main import PLAIN_HELP, DbOption, _check_output, _store, app, out
+from raretrace.cli.main import (
+    PLAIN_HELP,
+    DbOption,
+    FromOption,
+    ToOption,
+    _check_output,
+    _store,
+    app,
+    out,
+)
+from raretrace.log.files import write_public
 
 __all__ = ["analytics_app", "open_data_app"]
 
@@ -32,14 +40,6 @@ open_data_app = typer.Typer(
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(open_data_app, name="open-data")
 
-FromOption = Annotated[
-    str | None,
-    typer.Option("--from", metavar="YYYY-MM-DD", help="First day of the period (included)."),
-]
-ToOption = Annotated[
-    str | None,
-    typer.Option("--to", metavar="YYYY-MM-DD", help="Last day of the period (included)."),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PlotOption = Annotated[
     Path | None,
@@ -52,16 +52,8 @@ PlotOption = Annotated[
 
 
 def write_text_file(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all (a temporary file renamed over it)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``path`` whole or not at all, as a public file (the log's one public writer)."""
+    write_public(path, text.encode("utf-8"), fsync=False)
 
 
 def _dump(doc: dict[str, Any]) -> None:

@@ -14,6 +14,8 @@ import typer
 from raretrace.cli.main import (
     PLAIN_HELP,
     DbOption,
+    FromOption,
+    ToOption,
     _check_input,
     _check_output,
     _db,
@@ -48,14 +50,6 @@ app.add_typer(amrt_app, name="amrt")
 LotOption = Annotated[
     str | None,
     typer.Option("--lot", metavar="LOT", help="The lot's lineage (its upstream events)."),
-]
-FromOption = Annotated[
-    str | None,
-    typer.Option("--from", metavar="YYYY-MM-DD", help="First day of the period (included)."),
-]
-ToOption = Annotated[
-    str | None,
-    typer.Option("--to", metavar="YYYY-MM-DD", help="Last day of the period (included)."),
 ]
 
 

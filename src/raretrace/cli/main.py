@@ -75,6 +75,14 @@ DbOption = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON Lines, one object a line.")]
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", metavar="YYYY-MM-DD", help="First day of the period (included)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", metavar="YYYY-MM-DD", help="Last day of the period (included)."),
+]
 
 
 def _version(shown: bool) -> None:
