@@ -10,11 +10,12 @@ lineage holding Th and U above 0.05% of its mass that was shipped went to a faci
 
 from __future__ import annotations
 
+from raretrace.compliance.audits import covering_audit
 from raretrace.compliance.context import CheckContext, pct
 from raretrace.compliance.evidence import SiteEvent
 from raretrace.compliance.facts import Facts
 from raretrace.compliance.result import FAIL, NEEDS_EVIDENCE, NOT_APPLICABLE, PASS, CheckResult
-from raretrace.domain.licensing import audit_standing, licence_standing
+from raretrace.domain.licensing import licence_standing
 
 PACK = "asean-esg"
 
@@ -78,21 +79,14 @@ def _licence_problem(ctx: CheckContext, facts: Facts, event: SiteEvent) -> str |
 
 
 def _audit_problem(ctx: CheckContext, facts: Facts, event: SiteEvent) -> str | None:
-    standard, accepted = facts.text("standard"), facts.strings("accepted_results")
-    notes = []
-    for audit in sorted(ctx.registry.audits.values(), key=lambda a: a.id):
-        if audit.facility != event.facility or audit.standard != standard:
-            continue
-        problem = audit_standing(audit, ctx.registry)
-        if problem is None and audit.result not in accepted:
-            problem = f"audit {audit.id!r} result is {audit.result!r}"
-        if problem is None and not audit.valid_at(event.time):
-            problem = f"audit {audit.id!r} valid {audit.date[:10]} to {audit.valid_until[:10]}"
-        if problem is None:
-            return None
-        notes.append(problem)
-    found = "; ".join(notes) if notes else f"no {standard} audit registered"
-    return f"{_where(event)}: no valid accredited {standard} audit then ({found})"
+    standard = facts.text("standard")
+    found = covering_audit(
+        ctx.registry, event.facility, standard, facts.strings("accepted_results"), event.time
+    )
+    if found.audit is not None:
+        return None
+    why = "; ".join(found.notes) or f"no {standard} audit registered"
+    return f"{_where(event)}: no valid accredited {standard} audit then ({why})"
 
 
 def _residues(ctx: CheckContext, facts: Facts) -> CheckResult:

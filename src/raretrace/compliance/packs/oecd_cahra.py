@@ -7,11 +7,12 @@ conditional, valid on the extraction date (then ``pass`` citing the audits).
 
 from __future__ import annotations
 
+from raretrace.compliance.audits import covering_audit
 from raretrace.compliance.context import CheckContext, pct
 from raretrace.compliance.evidence import NOISE, Extraction
 from raretrace.compliance.facts import Facts
 from raretrace.compliance.result import NEEDS_EVIDENCE, PASS, CheckResult
-from raretrace.domain.licensing import Audit, audit_standing
+from raretrace.domain.licensing import Audit
 
 PACK = "oecd-cahra"
 
@@ -68,17 +69,7 @@ def check(ctx: CheckContext, facts: Facts) -> list[CheckResult]:
 
 def _audit_for(ctx: CheckContext, facts: Facts, x: Extraction) -> tuple[Audit | None, str]:
     standard = facts.text("standard")
-    accepted = facts.strings("accepted_results")
-    notes = []
-    for audit in sorted(ctx.registry.audits.values(), key=lambda a: a.id):
-        if audit.facility != x.facility or audit.standard != standard:
-            continue
-        problem = audit_standing(audit, ctx.registry)
-        if problem is None and audit.result not in accepted:
-            problem = f"audit {audit.id!r} result is {audit.result!r}"
-        if problem is None and not audit.valid_at(x.time):
-            problem = f"audit {audit.id!r} was not valid on {x.time[:10]}"
-        if problem is None:
-            return audit, ""
-        notes.append(problem)
-    return None, "; ".join(notes) or f"no {standard} audit of the mine"
+    found = covering_audit(
+        ctx.registry, x.facility, standard, facts.strings("accepted_results"), x.time
+    )
+    return found.audit, "; ".join(found.notes) or f"no {standard} audit of the mine"
