@@ -78,7 +78,7 @@ class _Replay:
             self.lots[lot.id] = lot
         record = effects.record
         if record is not None:
-            self.registry.add(record)
+            self.registry.add(record, seq)  # keys dated by log position
             self.record_seq[(registry_record_json(record)[0], record.id)] = seq
 
 
@@ -181,7 +181,7 @@ class _Audit:
         rows = self.conn.execute(query.execution_options(stream_results=True, yield_per=CHUNK))
         pending: deque[tuple[Sequence[Any], list[Future[list[Verdict]]]]] = deque()
         for chunk in rows.partitions():
-            pending.append((chunk, verifier.submit([r[5] for r in chunk])))
+            pending.append((chunk, verifier.submit([(r[0], r[5]) for r in chunk])))
             if len(pending) > AHEAD:
                 self._replay_chunk(*pending.popleft())
         while pending:
@@ -377,12 +377,16 @@ class _Audit:
     def lineage(self, stored: dict[str, Mapping[str, Any]]) -> None:
         history = StoredHistory(self.conn)
         history.load_registry()
+        # One memo for the sample: lots sharing upstream lineage derive it once (linear,
+        # not quadratic, in a magnet's lineage); renewed every 1,000 lots to bound memory.
+        memo = lineage.Recomputation(history, self.settings.tolerance)
         for n, lot_id in enumerate(sorted(stored)):
             if n % 1000 == 999:
                 history.lot_events.clear()  # bounded memory for --full
+                memo = lineage.Recomputation(history, self.settings.tolerance)
             self.report.lineage_lots += 1
             try:
-                again = lineage.recompute_lot(history, lot_id, self.settings.tolerance)
+                again = memo.lot(lot_id)
                 diffs = lineage.differences(lot_from_row(stored[lot_id]), again)
             except (RaretraceError, KeyError, StopIteration, TypeError, ValueError) as exc:
                 diffs = [f"cannot be recomputed from its events: {exc!r}"]
