@@ -60,6 +60,7 @@ RULES: dict[str, Rule] = {
     "service": Rule(forbidden=EDGES),
     "cli": Rule(forbidden=DATABASE),  # servecmd starts the API
     "api": Rule(forbidden=(*DATABASE, "raretrace.cli")),
+    "web": Rule(forbidden=(*DATABASE, "raretrace.cli")),  # an edge, mounted by the API
     "__init__.py": Rule(forbidden=EDGES),
     "__main__.py": Rule(allowed=("raretrace.cli",)),
 }

@@ -23,6 +23,7 @@ from raretrace.api import errors, routes_log, routes_read, routes_write
 from raretrace.api.http import BodyLimit
 from raretrace.api.settings import ServiceSettings
 from raretrace.api.state import AppState
+from raretrace.web import mount as mount_dashboard
 
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 STATIC = "/docs-assets"
@@ -52,6 +53,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     for router in (routes_read.router, routes_write.router, routes_log.router):
         app.include_router(router)
     app.mount(STATIC, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    mount_dashboard(app)  # the web dashboard under /ui (docs/dashboard.md)
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:

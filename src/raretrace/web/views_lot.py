@@ -1,0 +1,148 @@
+"""The lot pages (the roles that may read lots, each within its scope): the list, a lot's
+composition, origin, routes, lineage and discrepancies, compliance per pack as of a day, the
+evidence bundle, and the certificates (the council issues them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from raretrace.api.http import call, state
+from raretrace.compliance import service as compliance
+from raretrace.domain.errors import ConfigError, NotFound
+from raretrace.domain.model import FORMS
+from raretrace.service import credentials, reads, scoped
+from raretrace.web import figures
+from raretrace.web.access import allowed, require_page
+from raretrace.web.lineage import lineage_graph
+from raretrace.web.render import guarded, page
+from raretrace.web.session import Viewer, same_origin, viewer
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+Who = Annotated[Viewer, Depends(viewer)]
+STATUSES = ("active", "in_transit", "consumed", "written_off")
+#: The lots list shows at most this many (narrow it with the filters).
+LIST_LIMIT = 500
+
+
+@router.get("/lots", response_class=HTMLResponse)
+@guarded
+async def lots(request: Request, who: Who, facility: str = "", form: str = "",
+               status: str = "") -> Response:  # fmt: skip
+    require_page(who.principal, "read-lots")
+    for name, value, known in (("form", form, FORMS), ("status", status, STATUSES)):
+        if value and value not in known:
+            raise ConfigError(f"{name} {value!r} is not one of: {', '.join(known)}")
+    where = reads.LotFilter(facility=facility or None, form=form or None, status=status or None)
+    found = await call(scoped.lots, state(request).store, who.principal, where, limit=LIST_LIMIT)
+    return page(request, who, "lots.html", page_=found, forms=FORMS, statuses=STATUSES,
+                where=where)  # fmt: skip
+
+
+@router.get("/lots/{lot}", response_class=HTMLResponse)
+@guarded
+async def lot(request: Request, who: Who, lot: str) -> Response:
+    require_page(who.principal, "read-lots")
+    store = state(request).store
+    trace = await call(scoped.trace, store, who.principal, lot)
+    graph = await call(lineage_graph, store, lot)
+    today = datetime.now(UTC).date().isoformat()
+    report = await call(scoped.check, store, who.principal, lot,
+                        as_of=compliance.parse_as_of(today))  # fmt: skip
+    return page(
+        request, who, "lot.html", t=trace, graph=graph, check=report, as_of=today,
+        routes=figures.route_shares(trace.get("routes") or {}),
+        origin=figures.origin_bars(trace.get("origin", {}).get("by_country") or {}),
+        lineage=figures.lineage_graph(graph.nodes, graph.links) if graph.links else None,
+        may_certify=allowed(who.principal.role, "certify"), issued=_issued(request, lot),
+    )  # fmt: skip
+
+
+@router.get("/lots/{lot}/check", response_class=HTMLResponse)
+@guarded
+async def check(request: Request, who: Who, lot: str, as_of: str = "") -> Response:
+    """The compliance results as of ``as_of`` (the page's date picker swaps them in)."""
+    require_page(who.principal, "read-lots")
+    day = compliance.parse_as_of(as_of or None)
+    report = await call(scoped.check, state(request).store, who.principal, lot, as_of=day)
+    return page(request, who, "_check.html", check=report, as_of=day.isoformat())
+
+
+@router.get("/lots/{lot}/bundle")
+@guarded
+async def bundle(request: Request, who: Who, lot: str) -> Response:
+    require_page(who.principal, "read-lots")
+    data = await call(scoped.bundle, state(request).store, who.principal, lot)
+    return Response(data, media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{lot}-bundle.json"'})  # fmt: skip
+
+
+@router.post("/lots/{lot}/certify", response_class=HTMLResponse)
+@guarded
+async def certify(request: Request, who: Who, lot: str,
+                  as_of: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    """Issue the lot's passport and conformity credentials (the council), as ``certify``."""
+    same_origin(request)
+    require_page(who.principal, "certify")
+    s = state(request)
+    day = compliance.parse_as_of(as_of or None)
+    done = await call(credentials.certify, s.store, who.principal, s.issuer, lot, as_of=day)
+    return page(request, who, "_certificates.html", lot=lot, issued=_issued(request, lot),
+                just=done["folder"])  # fmt: skip
+
+
+def _issued(request: Request, lot: str) -> list[dict[str, str]]:
+    """The credentials issued through this service for ``lot`` (newest first)."""
+    out_dir = state(request).issuer.out_dir
+    if out_dir is None or not out_dir.is_dir():
+        return []
+    found = []
+    for folder in sorted(out_dir.iterdir(), reverse=True):
+        for path in sorted(folder.glob(f"{lot}/*")) if folder.is_dir() else []:
+            if path.suffix in (".jwt", ".json") and path.is_file():
+                found.append({"folder": folder.name, "file": path.name})
+    return found
+
+
+def _credential_path(request: Request, lot: str, folder: str, name: str) -> Path:
+    out_dir = state(request).issuer.out_dir
+    missing = NotFound(f"no credential {folder}/{lot}/{name} was issued here")
+    if out_dir is None or any(p in ("", ".", "..") or "/" in p for p in (folder, lot, name)):
+        raise missing
+    path = out_dir / folder / lot / name
+    if not path.is_file():
+        raise missing
+    return path
+
+
+@router.get("/lots/{lot}/credentials/{folder}/{name}")
+@guarded
+async def credential_file(request: Request, who: Who, lot: str, folder: str,
+                          name: str) -> Response:  # fmt: skip
+    """A credential issued for the lot (who may see the lot may download it)."""
+    require_page(who.principal, "read-lots")
+    await call(scoped.visible_lot, state(request).store, who.principal, lot)
+    path = _credential_path(request, lot, folder, name)
+    kind = "application/jwt" if path.suffix == ".jwt" else "application/json"
+    return Response(path.read_bytes(), media_type=kind, headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@router.get("/lots/{lot}/credentials/{folder}/{name}/qr")
+@guarded
+async def credential_qr(request: Request, who: Who, lot: str, folder: str,
+                        name: str) -> Response:  # fmt: skip
+    """The QR code (SVG) of where the credential is published (or of its download here)."""
+    require_page(who.principal, "read-lots")
+    await call(scoped.visible_lot, state(request).store, who.principal, lot)
+    _credential_path(request, lot, folder, name)
+    base = state(request).issuer.base_url
+    url = (f"{base.rstrip('/')}/{folder}/{lot}/{name}" if base else
+           str(request.url_for("credential_file", lot=lot, folder=folder, name=name)))  # fmt: skip
+    svg = segno.make_qr(url, error="m").svg_inline(scale=4, border=4, title=url)
+    return Response(svg, media_type="image/svg+xml")
