@@ -361,6 +361,14 @@ SPECS: dict[str, Spec] = {
             "--db": BAD_DB,
         },
     ),
+    "analytics cache": (
+        {"--db": "ledger.db", "--from": "2020-01-01", "--to": "2030-12-31"},
+        {
+            "--from": ["", "yesterday", "2031-01-01"],  # the last: after --to
+            "--to": ["", "2025-13-01"],
+            "--db": BAD_DB,
+        },
+    ),
     "analytics concentration": (
         {"--db": "ledger.db", "--from": "2020-01-01", "--to": "2030-12-31", "--plot": "c.html"},
         {

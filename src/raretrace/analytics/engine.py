@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from raretrace.domain.elements import CONSERVED
 from raretrace.domain.model import Facility, Tolerance
@@ -23,6 +23,8 @@ from raretrace.domain.provenance import transform_stage
 __all__ = [
     "MEASURES",
     "FlowEngine",
+    "FlowSums",
+    "LotFlow",
     "Node",
     "RouteStats",
 ]
@@ -43,7 +45,10 @@ RECYCLING = "recycling"
 
 
 @dataclass(slots=True)
-class _Lot:
+class LotFlow:
+    """What the pass knows of one lot: where it is, its mass, its element kg at ``base_mass``
+    and its form."""
+
     node: Node
     mass: float
     base_mass: float  # the mass ``elements`` belong to: the composition scales with mass
@@ -122,7 +127,9 @@ class FlowEngine:
         #: Events that named a lot or facility the pass did not know (events outside the
         #: period that the query left out, in a ledger whose times are not in log order).
         self.unresolved = 0
-        self._lots: dict[str, _Lot] = {}
+        #: Every lot active or in transit; a fold (``fold.py``) loads the lots its events
+        #: need before feeding them and stores what is left.
+        self.lots: dict[str, LotFlow] = {}
         self._handlers: dict[str, Callable[[str | None, Mapping[str, Any]], None]] = {
             "extract": self._extract,
             "transform": self._transform,
@@ -173,16 +180,16 @@ class FlowEngine:
             node = ("recycling" if scrap else "mine", facility.country, facility.id)
             els = _conserved(out["elements_kg"])
             mass = float(out["mass_kg"])
-            self._lots[out["lot"]] = _Lot(node, mass, mass, els, out["form"])
+            self.lots[out["lot"]] = LotFlow(node, mass, mass, els, out["form"])
             self._node(bucket, "entered", node, els, actor)
             self._hold(bucket, facility.id, out["form"], els, 1.0)
 
-    def _take(self, lot_id: str, mass: float) -> tuple[_Lot, Elements, float]:
+    def _take(self, lot_id: str, mass: float) -> tuple[LotFlow, Elements, float]:
         """Take ``mass`` from a lot as ``rules.consume`` does: (lot, element kg, kg taken)."""
-        lot = self._lots[lot_id]
+        lot = self.lots[lot_id]
         remaining = lot.mass
         if mass >= remaining - self.tol.of(remaining):
-            del self._lots[lot_id]
+            del self.lots[lot_id]
             return lot, lot.at(remaining), remaining
         taken = lot.at(mass)
         lot.mass = remaining - mass
@@ -206,7 +213,7 @@ class FlowEngine:
         for out in ev["outputs"]:
             els = _conserved(out["elements_kg"])
             mass = float(out["mass_kg"])
-            self._lots[out["lot"]] = _Lot(onode, mass, mass, els, out["form"])
+            self.lots[out["lot"]] = LotFlow(onode, mass, mass, els, out["form"])
             _merge(produced, els)
             self._hold(bucket, facility.id, out["form"], els, 1.0)
         self._node(bucket, "produced", onode, produced, actor)
@@ -227,7 +234,7 @@ class FlowEngine:
             self._link(bucket, "transform", (node, onode), share, (actor, actor))
 
     def _ship(self, bucket: str | None, ev: Mapping[str, Any]) -> None:
-        lot = self._lots[ev["lot"]]
+        lot = self.lots[ev["lot"]]
         to = self.facilities[ev["to"]]
         dest = (to.stage, to.country, to.id)
         els = lot.at(lot.mass)
@@ -240,7 +247,7 @@ class FlowEngine:
         lot.pending = (dest, lot.mass, ev["actor"], ev["consignee"])
 
     def _receive(self, bucket: str | None, ev: Mapping[str, Any]) -> None:
-        lot = self._lots[ev["lot"]]
+        lot = self.lots[ev["lot"]]
         if lot.pending is None:
             raise KeyError(ev["lot"])
         shipped = lot.pending[1]
@@ -280,13 +287,39 @@ class FlowEngine:
     # -- reading ------------------------------------------------------------------------------
     def in_transit(self) -> Iterator[tuple[Node, Node, Elements]]:
         """Lots shipped and not received: (from node, destination node, element kg shipped)."""
-        for lot in self._lots.values():
+        for lot in self.lots.values():
             if lot.pending is not None:
                 yield lot.node, lot.pending[0], lot.at(lot.pending[1])
 
     def live_lots(self) -> int:
         """How many lots the pass holds (active or in transit)."""
-        return len(self._lots)
+        return len(self.lots)
+
+    def in_transit_kg(self) -> Elements:
+        """Element kg shipped and not received when the pass ended."""
+        total: Elements = {}
+        for _, _, els in self.in_transit():
+            _merge(total, els)
+        return total
+
+
+class FlowSums(Protocol):
+    """What the reports read of a flow pass: the ``FlowEngine`` itself, or the same sums
+    added up from the aggregate cache (``folded.PeriodSums``)."""
+
+    @property
+    def nodes(self) -> Mapping[tuple[str, str, Node], Mapping[str, float]]: ...
+    @property
+    def links(self) -> Mapping[tuple[str, str, Node, Node], Mapping[str, float]]: ...
+    @property
+    def routes(self) -> Mapping[tuple[str, str, str], RouteStats]: ...
+    @property
+    def held(self) -> Mapping[tuple[str, str, str], Mapping[str, float]]: ...
+    @property
+    def shipped_mass(self) -> Mapping[tuple[str, str], float]: ...
+    @property
+    def unresolved(self) -> int: ...
+    def in_transit_kg(self) -> Mapping[str, float]: ...
 
 
 def _merge(target: Elements, els: Mapping[str, float]) -> None:

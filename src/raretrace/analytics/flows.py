@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from raretrace.analytics.engine import FlowEngine
+from raretrace.analytics.engine import FlowSums
 from raretrace.analytics.period import Period
 from raretrace.domain.elements import CONSERVED, ELEMENT_ORDER
 from raretrace.domain.errors import ConfigError
@@ -146,7 +146,7 @@ def _place_order(place: Place) -> tuple[int, str]:
 
 
 def _node_sums(
-    engine: FlowEngine, element: str | None
+    engine: FlowSums, element: str | None
 ) -> dict[str, dict[tuple[str, str, Place], float]]:
     """element → (bucket, measure, place) → kg, rolled up from facilities to places."""
     sums: dict[str, dict[tuple[str, str, Place], float]] = {}
@@ -160,7 +160,7 @@ def _node_sums(
     return sums
 
 
-def _links(engine: FlowEngine, element: str) -> tuple[FlowLink, ...]:
+def _links(engine: FlowSums, element: str) -> tuple[FlowLink, ...]:
     rolled: dict[tuple[Place, Place, str], float] = {}
     for (bucket, kind, source, target), els in engine.links.items():
         kg = els.get(element, 0.0)
@@ -240,7 +240,7 @@ def _any(node: NodeFlows) -> bool:
 
 
 def _in_transit(
-    engine: FlowEngine, sums: Mapping[tuple[str, str, Place], float], element: str
+    engine: FlowSums, sums: Mapping[tuple[str, str, Place], float], element: str
 ) -> tuple[float, float]:
     """kg of ``element`` shipped and not yet received at the period's start and end."""
 
@@ -248,11 +248,11 @@ def _in_transit(
         return sum(kg for (b, m, _), kg in sums.items() if b == BEFORE and m == measure)
 
     start = before("shipped") - (before("received") - before("transit") - before("discrepant"))
-    end = sum(els.get(element, 0.0) for _, _, els in engine.in_transit())
+    end = engine.in_transit_kg().get(element, 0.0)
     return start, end
 
 
-def flow_report(engine: FlowEngine, period: Period, element: str | None = None) -> FlowReport:
+def flow_report(engine: FlowSums, period: Period, element: str | None = None) -> FlowReport:
     """The flows of a pass whose buckets are ``BEFORE`` and ``IN``, for one element or all."""
     sums = _node_sums(engine, element)
     order = sorted(sums, key=ELEMENT_ORDER.__getitem__)
@@ -267,7 +267,7 @@ def flow_report(engine: FlowEngine, period: Period, element: str | None = None) 
     )
 
 
-def _lanes(engine: FlowEngine, element: str | None) -> tuple[Lane, ...]:
+def _lanes(engine: FlowSums, element: str | None) -> tuple[Lane, ...]:
     by: dict[tuple[str, str], dict[str, float]] = {}
     for (bucket, kind, source, target), els in engine.links.items():
         if bucket != IN or kind != "ship":

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from raretrace.domain.model import Tolerance
 from raretrace.domain.registry import Registry
@@ -19,7 +19,7 @@ from raretrace.ledger.settings import LedgerSettings
 from raretrace.store import schema
 from raretrace.store.store import DiscrepancyRow, Store
 
-__all__ = ["FLOW_TYPES", "OUTPUT_TYPES", "LedgerView", "events", "ledger_view"]
+__all__ = ["FLOW_TYPES", "OUTPUT_TYPES", "LedgerView", "events", "events_after", "ledger_view"]
 
 #: Event types that move material (what the flow pass follows).
 FLOW_TYPES = ("extract", "transform", "ship", "receive", "adjust")
@@ -39,14 +39,19 @@ class LedgerView:
     last_time: str | None
 
 
-def ledger_view(store: Store) -> LedgerView:
-    """The registry, tolerance and time span of ``store``."""
-    settings = LedgerSettings.from_meta(store.meta())
-    e = schema.events
-    span = select(func.min(e.c.time), func.max(e.c.time)).where(e.c.type.in_(FLOW_TYPES))
-    with store.engine.connect() as conn:
-        first, last = conn.execute(span).one()
-    return LedgerView(store.registry(), settings.tolerance, first, last)
+def ledger_view(store: Store, conn: Connection | None = None, *, span: bool = True) -> LedgerView:
+    """The registry, tolerance and (with ``span``: it reads every event's time) time span of
+    ``store``, through ``conn`` where given (to see them in that transaction's snapshot)."""
+    if conn is None:
+        with store.engine.connect() as c:
+            return ledger_view(store, c, span=span)
+    settings = LedgerSettings.from_meta(store.meta(conn))
+    first = last = None
+    if span:
+        e = schema.events
+        query = select(func.min(e.c.time), func.max(e.c.time)).where(e.c.type.in_(FLOW_TYPES))
+        first, last = conn.execute(query).one()
+    return LedgerView(store.registry(conn), settings.tolerance, first, last)
 
 
 def events(
@@ -70,6 +75,25 @@ def events(
         for rows in result.partitions():
             for time, body in rows:
                 yield time, loads(body)
+
+
+def events_after(
+    conn: Connection, types: Sequence[str], *, after: int, upto: int
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(stored time, parsed body) of accepted events of ``types`` from log size ``after`` to
+    size ``upto`` (``after <= seq < upto``: sequence numbers start at 0), in log order, read
+    through ``conn`` (the fold reads in one snapshot)."""
+    e = schema.events
+    query = (
+        select(e.c.time, e.c.body)
+        .where(e.c.seq >= after, e.c.seq < upto, e.c.type.in_(list(types)))
+        .order_by(e.c.seq)
+    )
+    loads = orjson.loads
+    result = conn.execution_options(yield_per=_CHUNK).execute(query)
+    for rows in result.partitions():
+        for time, body in rows:
+            yield time, loads(body)
 
 
 def discrepancies(store: Store) -> list[DiscrepancyRow]:

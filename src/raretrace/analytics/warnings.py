@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from raretrace.analytics.concentration import StageOutputs
-from raretrace.analytics.engine import FlowEngine
+from raretrace.analytics.engine import FlowSums
 from raretrace.analytics.indices import concentration
 from raretrace.analytics.period import day_start
 from raretrace.analytics.settings import AnalyticsSettings
@@ -144,7 +144,7 @@ class Discrepant(Protocol):
 class Inputs:
     """What the indicators read, gathered by ``service.warnings``."""
 
-    engine: FlowEngine
+    engine: FlowSums
     outputs: StageOutputs
     registry: Registry
     discrepancies: Sequence[Discrepant]
@@ -184,7 +184,7 @@ def _single_country(inp: Inputs, s: AnalyticsSettings, w: Windows) -> list[Indic
 
 
 def _upto(
-    held: Mapping[tuple[str, str, str], dict[str, float]], facility: str, forms: Sequence[str],
+    held: Mapping[tuple[str, str, str], Mapping[str, float]], facility: str, forms: Sequence[str],
     elements: Sequence[str], labels: Sequence[str],
 ) -> float:  # fmt: skip
     buckets = {BEFORE, *labels}

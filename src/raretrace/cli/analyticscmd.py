@@ -280,6 +280,65 @@ def _fields(i: Any) -> dict[str, Any]:
     return {name: getattr(i, name) for name in i.__dataclass_fields__}
 
 
+@analytics_app.command()
+def cache(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Fold every event again, from the first.")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Also compare flows and concentration from the cache with a full"
+            " recomputation from the events, for the whole ledger and --from/--to (exit 1 on"
+            " any difference).",
+        ),
+    ] = False,
+    start: FromOption = None,
+    end: ToOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fold new events into the aggregate cache that flows, concentration and warnings read."""
+    from raretrace.analytics import service
+    from raretrace.analytics.period import parse_period
+    from raretrace.domain.errors import VerificationError
+
+    period = parse_period(start, end)
+    store = _store(db)
+    done = service.refresh_cache(store, rebuild=rebuild)
+    doc: dict[str, Any] = {
+        "size": done.size, "events_read": done.events, "commits": done.commits,
+        "rebuilt": done.rebuilt,
+    }  # fmt: skip
+    checks = []
+    if check:
+        extra = [] if period.first is None and period.last is None else [period]
+        checks = service.check_cache(store, extra)
+        doc["checks"] = [{"what": c.what, "differences": list(c.differences)} for c in checks]
+    if as_json:
+        _dump(doc)
+    else:
+        why = f" (folded again from the first event: {done.rebuilt})" if done.rebuilt else ""
+        out.print(
+            f"the aggregate cache covers {done.size:,} events; {done.events:,} read now in"
+            f" {done.commits} commits{why}",
+            markup=False,
+        )
+        for c in checks:
+            verdict = "agree" if not c.differences else f"{len(c.differences)} differences"
+            out.print(f"{c.what}: cache and recomputation {verdict}", markup=False)
+            for line in c.differences[:10]:
+                out.print(f"  {line}", markup=False)
+    bad = [c for c in checks if c.differences]
+    if bad:
+        raise VerificationError(
+            f"the aggregate cache differs from the recomputation in {bad[0].what}"
+            f" ({bad[0].differences[0]}); rebuild it with `raretrace analytics cache"
+            " --rebuild` and report the difference as a bug"
+        )
+
+
 @open_data_app.command("export")
 def open_data_export(
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="A new (or empty) folder.")],

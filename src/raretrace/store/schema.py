@@ -5,6 +5,8 @@ Only ``raretrace.ledger`` writes to these tables (the one write path); everythin
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -147,4 +149,107 @@ api_tokens = Table(
     Column("created", String(32), nullable=False),
     Column("expires", String(32)),
     Column("revoked", String(32)),
+)
+
+# -- The analytics' aggregate cache (docs/analytics.md, "The aggregate cache"; added in 0007).
+# Derived from the events alone, never a record: ``raretrace.store.aggregates`` is the only
+# writer, any of it may be dropped and is rebuilt from the events, and the audit ignores it.
+# ``grain`` is ``d`` (``bucket`` a day, YYYY-MM-DD) or ``m`` (a month, YYYY-MM); every sum is
+# kept at both grains, so a period is whole months plus the days at its ends.
+
+
+def _grained(name: str, *columns: Column[Any], value: tuple[Column[Any], ...]) -> Table:
+    keys = (Column("grain", String(1), nullable=False),
+            Column("bucket", String(10), nullable=False), *columns)  # fmt: skip
+    return Table(name, metadata, *keys, *value, PrimaryKeyConstraint(*(c.name for c in keys)))
+
+
+#: One row (``id`` 1): how far the fold has read the log (``size`` events, the checkpoint
+#: ``root`` at that size), what it assumed (``basis``: the tolerance and each facility's
+#: stages and country, JSON), and ``generation``, which every fold commit increments.
+analytics_fold = Table(
+    "analytics_fold",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("basis", Text, nullable=False),
+    Column("first_time", String(32)),
+    Column("last_time", String(32)),
+    Column("unresolved", BigInteger, nullable=False),
+)
+#: The fold's state of every lot still active or in transit at ``size``: where it is, its
+#: mass and the element kg at ``base_mass`` (JSON), and, in transit, where it goes (JSON).
+analytics_lots = Table(
+    "analytics_lots",
+    metadata,
+    Column("lot", String(200), primary_key=True),
+    Column("stage", String(64), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("facility", String(200), nullable=False),
+    Column("form", String(16), nullable=False),
+    Column("mass_kg", Float, nullable=False),
+    Column("base_mass_kg", Float, nullable=False),
+    Column("elements", Text, nullable=False),
+    Column("pending", Text),
+)
+#: kg of an element per (stage, country, facility) and measure (``engine.MEASURES``).
+analytics_nodes = _grained(
+    "analytics_nodes",
+    Column("measure", String(16), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("facility", String(200), nullable=False),
+    Column("element", String(8), nullable=False),
+    value=(Column("kg", Float, nullable=False),),
+)
+#: kg of an element moved from one (stage, country, facility) to another (``ship`` or
+#: ``transform``).
+analytics_links = _grained(
+    "analytics_links",
+    Column("kind", String(16), nullable=False),
+    Column("from_stage", String(64), nullable=False),
+    Column("from_country", String(2), nullable=False),
+    Column("from_facility", String(200), nullable=False),
+    Column("to_stage", String(64), nullable=False),
+    Column("to_country", String(2), nullable=False),
+    Column("to_facility", String(200), nullable=False),
+    Column("element", String(8), nullable=False),
+    value=(Column("kg", Float, nullable=False),),
+)
+#: kg of an element in the outputs of a stage's events, by country (concentration).
+analytics_outputs = _grained(
+    "analytics_outputs",
+    Column("element", String(8), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("country", String(2), nullable=False),
+    value=(Column("kg", Float, nullable=False),),
+)
+#: Receipts per route (origin → destination facility), counted when received.
+analytics_routes = _grained(
+    "analytics_routes",
+    Column("origin", String(200), nullable=False),
+    Column("destination", String(200), nullable=False),
+    value=(
+        Column("receipts", BigInteger, nullable=False),
+        Column("discrepant", BigInteger, nullable=False),
+        Column("shipped_kg", Float, nullable=False),
+        Column("received_kg", Float, nullable=False),
+        Column("discrepant_kg", Float, nullable=False),
+    ),
+)
+#: Net kg of an element added to what a facility holds in a form (days of cover).
+analytics_held = _grained(
+    "analytics_held",
+    Column("facility", String(200), nullable=False),
+    Column("form", String(16), nullable=False),
+    Column("element", String(8), nullable=False),
+    value=(Column("kg", Float, nullable=False),),
+)
+#: Gross kg shipped from a facility (outflow against registered capacity).
+analytics_shipped = _grained(
+    "analytics_shipped",
+    Column("facility", String(200), nullable=False),
+    value=(Column("kg", Float, nullable=False),),
 )
