@@ -4,6 +4,8 @@ evidence bundle, and the certificates (the council issues them)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -97,25 +99,40 @@ async def certify(request: Request, who: Who, lot: str,
 
 
 def _issued(request: Request, lot: str) -> list[dict[str, str]]:
-    """The credentials issued through this service for ``lot`` (newest first)."""
+    """The credentials issued through this service for ``lot`` (newest first): each
+    certification's folder holds one lot's files, the lot named in its passport."""
     out_dir = state(request).issuer.out_dir
     if out_dir is None or not out_dir.is_dir():
         return []
-    found = []
+    found: list[dict[str, str]] = []
     for folder in sorted(out_dir.iterdir(), reverse=True):
-        for path in sorted(folder.glob(f"{lot}/*")) if folder.is_dir() else []:
-            if path.suffix in (".jwt", ".json") and path.is_file():
-                found.append({"folder": folder.name, "file": path.name})
+        if folder.is_dir() and _lot_of(folder) == lot:
+            found.extend({"folder": folder.name, "file": path.name}
+                         for path in sorted(folder.iterdir())
+                         if path.suffix in (".jwt", ".json") and path.is_file())  # fmt: skip
     return found
+
+
+def _lot_of(folder: Path) -> str | None:
+    """The lot of a certification folder: its passport's subject (None if unreadable)."""
+    try:
+        payload = (folder / "dpp.jwt").read_text(encoding="utf-8").split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (OSError, IndexError, ValueError):
+        return None
+    subject = claims.get("credentialSubject", {})
+    urn = subject.get("id") if isinstance(subject, dict) else None
+    prefix = "urn:raretrace:lot:"  # the passport's subject (docs/credentials.md)
+    return urn[len(prefix) :] if isinstance(urn, str) and urn.startswith(prefix) else None
 
 
 def _credential_path(request: Request, lot: str, folder: str, name: str) -> Path:
     out_dir = state(request).issuer.out_dir
-    missing = NotFound(f"no credential {folder}/{lot}/{name} was issued here")
-    if out_dir is None or any(p in ("", ".", "..") or "/" in p for p in (folder, lot, name)):
+    missing = NotFound(f"no credential {folder}/{name} of lot {lot!r} was issued here")
+    if out_dir is None or any(p in ("", ".", "..") or "/" in p for p in (folder, name)):
         raise missing
-    path = out_dir / folder / lot / name
-    if not path.is_file():
+    path = out_dir / folder / name
+    if not path.is_file() or _lot_of(out_dir / folder) != lot:
         raise missing
     return path
 
@@ -142,7 +159,7 @@ async def credential_qr(request: Request, who: Who, lot: str, folder: str,
     await call(scoped.visible_lot, state(request).store, who.principal, lot)
     _credential_path(request, lot, folder, name)
     base = state(request).issuer.base_url
-    url = (f"{base.rstrip('/')}/{folder}/{lot}/{name}" if base else
+    url = (f"{base.rstrip('/')}/{folder}/{name}" if base else
            str(request.url_for("credential_file", lot=lot, folder=folder, name=name)))  # fmt: skip
     svg = segno.make_qr(url, error="m").svg_inline(scale=4, border=4, title=url)
     return Response(svg, media_type="image/svg+xml")
