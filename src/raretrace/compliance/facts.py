@@ -8,6 +8,7 @@ A facts file that is missing or malformed is a ConfigError naming the file and t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -88,8 +89,11 @@ class Facts:
         return {str(e): self.number(f"{path}.{e}") for e in value}
 
 
+@functools.cache
 def load_facts(name: str) -> Facts:
-    """The packaged facts file ``compliance-<name>.json``."""
+    """The packaged facts file ``compliance-<name>.json`` (read and checked once a process:
+    the packaged files do not change while it runs, and a server checks many lots; a file
+    that fails is not kept, so every call names the problem)."""
     filename = f"compliance-{name}.json"
     try:
         text = (files("raretrace") / "data" / filename).read_text(encoding="utf-8")

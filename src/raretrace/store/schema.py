@@ -51,6 +51,7 @@ participants = Table(
     Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
     #: The participant record as registered (JSON, with its keys); added in 0002.
     Column("body", Text),
+    Index("ix_participants_seq", "seq"),  # the registry's version (0006)
 )
 
 #: ``body`` holds the facility record as registered (JSON); the columns are for queries.
@@ -64,6 +65,7 @@ facilities = Table(
     Column("stage", String(64), nullable=False),
     Column("body", Text, nullable=False),
     Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
+    Index("ix_facilities_seq", "seq"),  # the registry's version (0006)
 )
 
 #: Licences, accreditations and audits (``kind`` is the registry event type): ``body`` is the
@@ -76,6 +78,7 @@ registry_records = Table(
     Column("body", Text, nullable=False),
     Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
     PrimaryKeyConstraint("kind", "id"),
+    Index("ix_registry_records_seq", "seq"),  # the registry's version (0006)
 )
 
 #: The current state of every lot, with its materialized provenance (JSON).
@@ -123,6 +126,7 @@ discrepancies = Table(
     Column("received_kg", Float, nullable=False),
     Column("ship_seq", BigInteger, nullable=False),
     Column("time", String(32), nullable=False),
+    Index("ix_discrepancies_lot", "lot", "seq"),  # a lineage's discrepancies, lot by lot (0006)
 )
 
 #: Signed checkpoints of the Merkle log (C2SP tlog-checkpoint notes), one per committed batch;

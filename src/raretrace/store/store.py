@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, bindparam, cast, exists, func, literal, select
+from sqlalchemy import Connection, Engine, Select, bindparam, cast, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.sql.elements import BindParameter
 
@@ -37,6 +37,23 @@ _AFTER_ALL = 2**62  # a sequence number after every event: a lot's lineage up to
 _IDS: BindParameter[str] = bindparam("ids", expanding=True)
 _LOTS_BY_ID = select(schema.lots).where(schema.lots.c.id.in_(_IDS))
 _BODIES_BY_ID = select(schema.events.c.id, schema.events.c.body).where(schema.events.c.id.in_(_IDS))
+
+
+_REGISTRY_VERSION = select(
+    *(
+        select(func.max(t.c.seq)).scalar_subquery()
+        for t in (schema.participants, schema.facilities, schema.registry_records)
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryVersion:
+    """Where the registry stands: the last event that set a record of each table."""
+
+    participants: int
+    facilities: int
+    records: int
 
 
 def _alembic_config(conn: Connection) -> Config:
@@ -78,6 +95,8 @@ class Store:
     def __init__(self, engine: Engine, *, url: str) -> None:
         self.engine = engine
         self.url = url
+        #: The parsed registry and the version it was read at (``registry``).
+        self._registry: tuple[RegistryVersion, Registry] | None = None
 
     @classmethod
     def open(cls, db: str, *, access: Access = "create") -> Store:
@@ -126,10 +145,34 @@ class Store:
 
     # -- registry ---------------------------------------------------------------------------
     def registry(self, conn: Connection | None = None) -> Registry:
-        """The registry as the ledger knows it now."""
-        if conn is None:
-            with self.engine.connect() as c:
-                return self.registry(c)
+        """The registry as the ledger knows it now (a copy the caller may change).
+
+        Without ``conn``, the parsed registry is kept on this Store and re-read only when
+        ``registry_version`` changes: a long-running process (the HTTP service) parses it once
+        per registry change instead of once per request. With ``conn`` it is read in that
+        transaction (the append path reads under its writer lock).
+        """
+        if conn is not None:
+            return self._read_registry(conn)
+        with self.engine.connect() as c:
+            # The version before the records: a change between the two is read with the
+            # older version, so the next call reads again; never a stale registry kept.
+            version = self.registry_version(c)
+            kept = self._registry
+            if kept is None or kept[0] != version:
+                kept = self._registry = (version, self._read_registry(c))
+        return kept[1].copy()
+
+    @staticmethod
+    def registry_version(conn: Connection) -> RegistryVersion:
+        """The newest registry event that set a participant, facility or other record (each
+        table's largest ``seq``, one indexed look-up each). Records are only ever inserted or
+        updated by a later event, never deleted, so any registry change raises it."""
+        row = conn.execute(_REGISTRY_VERSION).one()
+        return RegistryVersion(*(-1 if v is None else int(v) for v in row))
+
+    @staticmethod
+    def _read_registry(conn: Connection) -> Registry:
         reg = Registry()
         for row in conn.execute(select(schema.participants)):
             doc = json.loads(row.body) if row.body else {"id": row.id, "name": row.name}
@@ -241,26 +284,44 @@ class Store:
     def lineage_discrepancies(self, lot_id: str) -> list[DiscrepancyRow]:
         """The discrepancies in a lot's lineage, in log order: receipts of the lot itself and,
         recursively, of every input of the transform that created it, before that transform
-        (the events ``raretrace.domain.lineage`` walks; one recursive query)."""
-        d, e, le = schema.discrepancies, schema.events, schema.lot_events
-        created, consumed = le.alias("created"), le.alias("consumed")
-        start = select(
-            cast(literal(lot_id), le.c.lot.type).label("lot"),
-            cast(literal(_AFTER_ALL), le.c.seq.type).label("cutoff"),
-        ).cte("lineage", recursive=True)
-        inputs = (
-            select(consumed.c.lot, created.c.seq)
-            .select_from(start)
-            .join(created, (created.c.lot == start.c.lot) & (created.c.role == "created"))
-            .join(consumed, (consumed.c.seq == created.c.seq) & (consumed.c.role == "consumed"))
-        )
-        walk = start.union(inputs)
-        upstream = exists().where(walk.c.lot == d.c.lot, d.c.seq < walk.c.cutoff)
-        query = (
-            select(d, e.c.id.label("event_id"))
-            .join(e, e.c.seq == d.c.seq)
-            .where(upstream)
-            .order_by(d.c.seq)
-        )
+        (the events ``raretrace.domain.lineage`` walks).
+
+        One recursive query that walks up the lineage first (``lot_events`` by lot, then by
+        the creating event's seq) and then looks each lot's discrepancies up by its index
+        (``ix_discrepancies_lot``): the cost follows the lineage, not the ledger's size.
+        """
         with self.engine.connect() as conn:
-            return [DiscrepancyRow(**r._asdict()) for r in conn.execute(query)]
+            rows = conn.execute(_LINEAGE_DISCREPANCIES, {"lot": lot_id, "after_all": _AFTER_ALL})
+            return [DiscrepancyRow(**r._asdict()) for r in rows]
+
+
+def _lineage_discrepancies_query() -> Select[Any]:
+    d, e, le = schema.discrepancies, schema.events, schema.lot_events
+    created, consumed = le.alias("created"), le.alias("consumed")
+    start = select(
+        cast(bindparam("lot"), le.c.lot.type).label("lot"),
+        cast(bindparam("after_all"), le.c.seq.type).label("cutoff"),
+    ).cte("lineage", recursive=True)
+    inputs = (
+        select(consumed.c.lot, created.c.seq)
+        .select_from(start)
+        .join(created, (created.c.lot == start.c.lot) & (created.c.role == "created"))
+        .join(consumed, (consumed.c.seq == created.c.seq) & (consumed.c.role == "consumed"))
+    )
+    walk = start.union(inputs)
+    # A lot reached along several paths counts up to its latest cutoff.
+    reach = (
+        select(walk.c.lot, func.max(walk.c.cutoff).label("cutoff"))
+        .group_by(walk.c.lot)
+        .subquery("reach")
+    )
+    return (
+        select(d, e.c.id.label("event_id"))
+        .select_from(reach)
+        .join(d, (d.c.lot == reach.c.lot) & (d.c.seq < reach.c.cutoff))
+        .join(e, e.c.seq == d.c.seq)
+        .order_by(d.c.seq)
+    )
+
+
+_LINEAGE_DISCREPANCIES = _lineage_discrepancies_query()
