@@ -5,10 +5,11 @@ own signature (checked by the append path, as for ``raretrace ingest``), and its
 be the token's participant. The service holds no participant's private key: the only key it
 uses is the registry authority's, for the registry records the council loads.
 
-One ``Submitter`` per process keeps one append path open (``Ledger``) and lets one request
-write at a time; across processes and CLI ingests the ledger's writer lock orders the writes
-(``ledger.append.writer_transaction``: ``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
-PostgreSQL), and each batch re-reads whatever another writer changed.
+One ``Submitter`` per process keeps one append path open (``Ledger``) and lets one batch
+write at a time; single submissions that arrive together share a transaction (group commit,
+``groupcommit.py``). Across processes and CLI ingests the ledger's writer lock orders the
+writes (``ledger.append.writer_transaction``: ``BEGIN IMMEDIATE`` on SQLite, an advisory lock
+on PostgreSQL), and each batch re-reads whatever another writer changed.
 """
 
 from __future__ import annotations
@@ -22,16 +23,19 @@ from sqlalchemy import select
 
 from raretrace.domain import jsontext
 from raretrace.domain.errors import ValidationError
+from raretrace.domain.keys import sign_event
 from raretrace.ledger import service as ledger_service
 from raretrace.ledger.append import IngestReport, Ledger, Rejection
 from raretrace.ledger.signatures import SignatureChecker
 from raretrace.service.access import Forbidden, Principal
+from raretrace.service.groupcommit import GroupCommit
 from raretrace.service.ingest import rejection_json, report_json
 from raretrace.store import schema
 from raretrace.store.store import Store
 
 #: Events a batch request applies per transaction.
 BATCH = 500
+_ID_CHUNK = 900  # under every backend's bound-parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ class Submitter:
         self.db = db
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
+        self._group = GroupCommit(self._apply_group, self._seqs)
 
     def _open(self) -> Ledger:
         if self._ledger is None:
@@ -85,6 +90,7 @@ class Submitter:
             return self._open().store
 
     def close(self) -> None:
+        self._group.close()
         with self._lock:
             if self._ledger is not None:
                 self._ledger.close()
@@ -92,20 +98,27 @@ class Submitter:
 
     def submit(self, event: dict[str, Any], principal: Principal) -> Accepted:
         """Append one signed event whose actor is ``principal``'s participant; the rule it
-        broke (ValidationError), or its sequence number. Idempotent: the same event again
-        answers the same, and appends nothing."""
+        broke (ValidationError), or its sequence number once it is committed. Idempotent:
+        the same event again answers the same, and appends nothing. Submissions arriving
+        while another transaction commits share the next one (``GroupCommit``)."""
         check_actor(event, principal)
-        with self._lock:
-            ledger = self._open()
-            report = ledger.append(event)
-            return Accepted(str(event["id"]), self._seq(ledger, str(event["id"])),
-                            replay=report.duplicates > 0)  # fmt: skip
+        done = self._group.submit(event)
+        return Accepted(str(event["id"]), done.seq, replay=done.replay)
 
-    @staticmethod
-    def _seq(ledger: Ledger, event_id: str) -> int:
+    def _apply_group(self, events: list[tuple[int, dict[str, Any]]]) -> IngestReport:
+        with self._lock:
+            return self._open().ingest(events, batch_size=len(events))
+
+    def _seqs(self, ids: list[str]) -> dict[str, int]:
         e = schema.events
-        with ledger.store.engine.connect() as conn:
-            return int(conn.execute(select(e.c.seq).where(e.c.id == event_id)).scalar_one())
+        with self._lock:
+            engine = self._open().store.engine
+        found: dict[str, int] = {}
+        with engine.connect() as conn:
+            for i in range(0, len(ids), _ID_CHUNK):
+                query = select(e.c.id, e.c.seq).where(e.c.id.in_(ids[i : i + _ID_CHUNK]))
+                found.update({row.id: int(row.seq) for row in conn.execute(query)})
+        return found
 
     def submit_lines(
         self, lines: Iterable[tuple[int, bytes]], principal: Principal
@@ -147,6 +160,14 @@ class Submitter:
         total.add(report)
         yield from (rejection_json(r) for r in report.rejections)
         total.rejections.clear()
+
+    def submit_council(self, event: dict[str, Any]) -> Accepted:
+        """Sign ``event`` (actor ``registry``) with the registry authority's key and append
+        it: the council's clearinghouse decisions (docs/clearinghouse.md)."""
+        with self._lock:
+            signer = ledger_service.registry_signer(self._open())
+        done = self._group.submit(sign_event(event, signer.private_key, signer.kid))
+        return Accepted(str(event["id"]), done.seq, replay=done.replay)
 
     def load_registry(self, doc: object) -> IngestReport:
         """Load a registry document (participants, facilities, licences, …) as the registry
