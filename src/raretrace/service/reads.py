@@ -15,7 +15,6 @@ from raretrace.domain.errors import NotFound
 from raretrace.domain.model import Facility, Lot
 from raretrace.domain.registry import Registry
 from raretrace.domain.views import lot_view
-from raretrace.ledger import service as ledger_service
 from raretrace.store.store import DiscrepancyRow, Store
 
 #: The fields of ``raretrace lots --json``: those of ``trace --json`` that describe the lot
@@ -122,5 +121,14 @@ def counts(store: Store) -> dict[str, Any]:
 
 
 def trace(store: Store, lot_id: str) -> dict[str, Any]:
-    """A lot's state, provenance and the discrepancies in its lineage (``trace --json``)."""
-    return ledger_service.trace(store, lot_id)
+    """A lot's state, provenance and the discrepancies in its lineage (``trace --json``, as
+    ``raretrace.ledger.service.trace`` gives it)."""
+    return trace_of(store, store.lot(lot_id))
+
+
+def trace_of(store: Store, lot: Lot) -> dict[str, Any]:
+    """``trace`` of a lot already read (the service reads it once, to check the caller's
+    scope, and traces that same row)."""
+    view = lot_view(lot)
+    view["discrepancies"] = [d.to_json() for d in store.lineage_discrepancies(lot.id)]
+    return view

@@ -55,8 +55,7 @@ def visible_lot(store: Store, principal: Principal, lot_id: str) -> Lot:
 
 def trace(store: Store, principal: Principal, lot_id: str) -> dict[str, Any]:
     """``trace --json`` of a lot the caller holds or may oversee (its provenance included)."""
-    visible_lot(store, principal, lot_id)
-    return reads.trace(store, lot_id)
+    return reads.trace_of(store, visible_lot(store, principal, lot_id))
 
 
 def lots(
