@@ -39,7 +39,7 @@ from raretrace.domain.errors import (
     VerificationError,
 )
 from raretrace.domain.events import TransformEvent, parse_event
-from raretrace.domain.keys import ParticipantKey, check_signature, parse_key
+from raretrace.domain.keys import KeyHistory, ParticipantKey, check_signature, parse_key
 from raretrace.domain.model import (
     ACTIVE,
     IN_TRANSIT,
@@ -423,14 +423,14 @@ def _check_signatures(
     leaves: list[tuple[int, dict[str, Any]]], registry_keys: tuple[ParticipantKey, ...]
 ) -> _Registry:
     reg = Registry()
-    keys: dict[str, tuple[ParticipantKey, ...]] = {REGISTRY_ACTOR: registry_keys}
+    keys = _key_history(leaves, registry_keys)
     out = _Registry(reg.participants, {}, {})
     for seq, event in leaves:
         name = f"event {event.get('id')!r} (leaf {seq})"
         parsed = _attempt(name, parse_event, event)
-        time = _attempt(name, _normalize_time, event.get("time"), name)
         signed = _attempt(name, _jcs, {k: v for k, v in event.items() if k != "sig"})
-        _attempt(f"{name}: signature", partial(check_signature, message=signed), event, time, keys)
+        check = partial(check_signature, position=seq, message=signed)
+        _attempt(f"{name}: signature", check, event, keys)
         if parsed.type not in REGISTRY_TYPES:
             continue
         if parsed.actor != REGISTRY_ACTOR:
@@ -438,13 +438,29 @@ def _check_signatures(
         if parsed.type == "participant":
             participant = _attempt(name, parse_participant, event["participant"])
             reg.add(participant)
-            keys[participant.id] = participant.keys
             out.records[seq] = ("participant", participant.id)
         else:
             facility = _attempt(name, parse_facility, event["facility"], reg.participants)
             out.facility_versions.setdefault(facility.id, []).append((seq, facility))
             out.records[seq] = ("facility", facility.id)
     return out
+
+
+def _key_history(
+    leaves: list[tuple[int, dict[str, Any]]], registry_keys: tuple[ParticipantKey, ...]
+) -> KeyHistory:
+    """Every participant key in the bundle with the leaf indexes that bound it, from all of
+    its participant records first. Each event is then judged at its own leaf index: a key
+    signs the leaves after the record that registered it and before the one that revoked it
+    (docs/formats.md, "Signatures"). Records after an event can only end keys after it, so
+    reading them first changes no verdict; it lets a key registered only later be named."""
+    keys = KeyHistory().anchored(REGISTRY_ACTOR, registry_keys)
+    for seq, event in leaves:
+        if event.get("type") == "participant" and event.get("actor") == REGISTRY_ACTOR:
+            name = f"event {event.get('id')!r} (leaf {seq})"
+            participant = _attempt(name, parse_participant, event.get("participant"))
+            keys = keys.recorded(participant.id, participant.keys, seq)
+    return keys
 
 
 def _check_participant_keys(

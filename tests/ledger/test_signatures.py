@@ -83,20 +83,34 @@ def test_missing_bad_unknown_and_foreign_signatures_are_named(db_url: str, tmp_p
     assert _rejected(ledger, bad_alg).rule == "signature-bad"
 
 
-def test_keys_outside_their_validity_are_refused(db_url: str, tmp_path: Path) -> None:
+def test_a_key_registered_revoked_never_signs_whatever_the_dates(
+    db_url: str, tmp_path: Path
+) -> None:
+    # The record says the key held from 2025-01-01 to 2025-01-10, and e3 is dated before
+    # neither; but the revocation is logged with the registration, so no leaf lies between.
     revoked = MY.registry_entry("2025-01-01T00:00:00Z") | {"revoked_at": "2025-01-10T00:00:00Z"}
     ledger = _ledger(db_url, tmp_path / "log", _registry([revoked]))
     events = [_signed(e) for e in example_events()]
     ledger.ingest(enumerate(events[:2], 1))
-    exc = _rejected(ledger, events[2])  # received on 2025-01-20, after the revocation
+    back_dated = _signed({**example_events()[2], "time": "2025-01-05T00:00:00Z"})
+    exc = _rejected(ledger, back_dated)
     assert exc.rule == "signature-key-not-valid"
-    assert "until 2025-01-10T00:00:00Z" in exc.detail and "2025-01-20T00:00:00Z" in exc.detail
-    assert exc.detail.endswith("sign it with a key of 'lynas-my' valid then (`raretrace sign`)")
-    first = example_events()[0]
-    early = {**first, "id": "early", "time": "2024-12-31T00:00:00Z"}
-    early["outputs"] = [{**first["outputs"][0], "lot": "EARLY-1"}]
-    exc = _rejected(ledger, _signed(early))
-    assert exc.rule == "signature-key-not-valid" and "valid from 2025-01-01T00:00:00Z" in exc.detail
+    assert "(valid_from 2025-01-01T00:00:00Z) and revoked at log position" in exc.detail
+    assert "(revoked_at 2025-01-10T00:00:00Z)" in exc.detail
+    assert "whatever its claimed time (2025-01-05T00:00:00Z) says" in exc.detail
+    assert exc.detail.endswith("(`raretrace keygen`, then `raretrace registry load`)")
+
+
+def test_a_late_joiners_key_signs_history_dated_before_its_valid_from(
+    db_url: str, tmp_path: Path
+) -> None:
+    # Lynas Malaysia joins in 2026 and records its 2025 receipts: the key is registered
+    # before the events are appended, which is all the log asks.
+    ledger = _ledger(
+        db_url, tmp_path / "log", _registry([MY.registry_entry("2026-03-01T00:00:00Z")])
+    )
+    report = ledger.ingest(enumerate([_signed(e) for e in example_events()], 1))
+    assert (report.accepted, report.rejected) == (5, 0), report.rejections
 
 
 def test_key_rotation_is_a_registry_event(db_url: str, tmp_path: Path) -> None:
@@ -118,6 +132,16 @@ def test_key_rotation_is_a_registry_event(db_url: str, tmp_path: Path) -> None:
     assert (report.accepted, report.rejected) == (2, 0), report.rejections
     old_key_late = _signed(example_events()[4], MY)  # dated 2025-01-26, after the revocation
     assert _rejected(ledger, old_key_late).rule == "signature-key-not-valid"
+    # Back-dated to before the revocation's record time: still after it in the log.
+    back_dated = _signed({**example_events()[4], "time": "2025-01-21T12:00:00Z"}, MY)
+    exc = _rejected(ledger, back_dated)
+    assert exc.rule == "signature-key-not-valid"
+    assert exc.detail.startswith(
+        f"key {MY.kid!r} of 'lynas-my' was registered at log position 1 (valid_from"
+        " 2025-01-01T00:00:00Z) and revoked at log position 7 (revoked_at 2025-01-22T00:00:00Z);"
+        " an event appended now comes after that, whatever its claimed time"
+        " (2025-01-21T12:00:00Z) says"
+    ), exc.detail
     with ledger.store.engine.connect() as conn:
         assert conn.execute(select(schema.events.c.type)).all().count(("participant",)) == 3
 

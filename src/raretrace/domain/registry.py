@@ -10,6 +10,7 @@ from typing import Any
 
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.ids import check_id
+from raretrace.domain.keys import KeyHistory, parse_keys
 from raretrace.domain.licensing import (
     Accreditation,
     Audit,
@@ -52,6 +53,9 @@ class Registry:
     licences: dict[str, Licence] = field(default_factory=dict)
     accreditations: dict[str, Accreditation] = field(default_factory=dict)
     audits: dict[str, Audit] = field(default_factory=dict)
+    #: Every participant key with the log positions that bound it, where the registry was
+    #: built from logged records (``add`` with a position); empty otherwise.
+    keys: KeyHistory = field(default_factory=KeyHistory)
 
     def copy(self) -> Registry:
         """A copy whose record maps can change without touching this one."""
@@ -61,6 +65,7 @@ class Registry:
             dict(self.licences),
             dict(self.accreditations),
             dict(self.audits),
+            self.keys,  # immutable
         )
 
     def facility(self, facility_id: str) -> Facility:
@@ -83,10 +88,13 @@ class Registry:
         }
         return tables[kind].get(record_id)
 
-    def add(self, record: RegistryRecord) -> None:
-        """Add or replace one record (the caller has validated it)."""
+    def add(self, record: RegistryRecord, position: int | None = None) -> None:
+        """Add or replace one record (the caller has validated it); ``position`` is the log
+        position of the registry event that recorded it, which dates its keys."""
         if isinstance(record, Participant):
             self.participants[record.id] = record
+            if position is not None:
+                self.keys = self.keys.recorded(record.id, record.keys, position)
         elif isinstance(record, Facility):
             self.facilities[record.id] = record
         elif isinstance(record, Licence):
@@ -154,8 +162,6 @@ def parse_participant(obj: object) -> Participant:
     if not isinstance(obj, Mapping):
         raise ValidationError("registry-format", "participant", f"must be an object, got {obj!r}")
     subject = f"participant {obj.get('id')!r}"
-    from raretrace.domain.keys import parse_keys  # keys imports model, which this module uses
-
     return Participant(
         id=check_id(obj.get("id"), subject, "id", rule="registry-format"),
         name=_text(obj, "name", subject),

@@ -28,6 +28,7 @@ from raretrace.domain.events import (
     ShipEvent,
     TransformEvent,
 )
+from raretrace.domain.keys import check_key_record
 from raretrace.domain.model import (
     ACTIVE,
     CONSUMED,
@@ -37,6 +38,7 @@ from raretrace.domain.model import (
     WRITTEN_OFF,
     Facility,
     Lot,
+    Participant,
     Provenance,
     Tolerance,
     display_time,
@@ -470,8 +472,15 @@ def apply_revocation(
 
 
 def apply_registry(state: LedgerState, event: RegistryEvent, seq: int, tol: Tolerance) -> Effects:
-    """Add or update a registry record (participant, facility, licence, accreditation, audit)."""
-    return Effects(record=parse_record(event.type, event.record, state.registry))
+    """Add or update a registry record (participant, facility, licence, accreditation, audit).
+
+    A participant record may not list a key whose revocation was logged without its
+    ``revoked_at`` (``check_key_record``): the log would go on refusing it anyway.
+    """
+    record = parse_record(event.type, event.record, state.registry)
+    if isinstance(record, Participant):
+        check_key_record(state.registry.keys, record.id, record.keys)
+    return Effects(record=record)
 
 
 _APPLY = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,12 +32,13 @@ from raretrace.domain.events import (
     TransformEvent,
     parse_event,
 )
-from raretrace.domain.keys import ParticipantKey
-from raretrace.domain.model import REGISTRY_ACTOR, Lot, Tolerance
+from raretrace.domain.keys import KeyHistory
+from raretrace.domain.model import Lot, Tolerance
 from raretrace.domain.registry import Registry
 from raretrace.domain.rules import apply
 from raretrace.ledger.batch import BatchState
 from raretrace.ledger.cache import LotCache
+from raretrace.ledger.keylog import KeyLog
 from raretrace.ledger.logdir import bind_for_write
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.signatures import Checked, SignatureChecker, as_error, check_one
@@ -88,7 +89,6 @@ class IngestReport:
 
 Item = str | dict[str, Any]
 Source = Iterable[tuple[int, Item]]
-Keys = Mapping[str, tuple[ParticipantKey, ...]]
 
 
 def _referenced_lots(event: LedgerEvent) -> list[str]:
@@ -146,6 +146,9 @@ class Ledger:
         self.tolerance: Tolerance = self.settings.tolerance
         self.log = LedgerLog(self.settings.log)
         self._registry: Registry = store.registry()
+        self._key_log = KeyLog(self.settings)  # who may sign, by log position
+        with store.engine.connect() as conn:
+            self._registry.keys = self._key_log.read(conn, store.size(conn))
         self._cache = LotCache()
         self._checker = checker or SignatureChecker()
         self._keys_version = 0
@@ -165,12 +168,16 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def keys(self, registry: Registry | None = None) -> dict[str, tuple[ParticipantKey, ...]]:
-        """Who may sign: each participant's keys, and the registry authority's."""
-        reg = registry or self._registry
-        keys = {p.id: p.keys for p in reg.participants.values()}
-        keys[REGISTRY_ACTOR] = self.settings.registry_keys
-        return keys
+    def keys(self, registry: Registry | None = None) -> KeyHistory:
+        """Who may sign: every participant key with its log positions, and the registry
+        authority's configured keys; the next append is signed by a key registered and not
+        revoked (docs/formats.md, "Signatures")."""
+        return (registry or self._registry).keys
+
+    def _reread_registry(self, conn: Connection, size: int) -> Registry:
+        registry = self.store.registry(conn)
+        registry.keys = self._key_log.read(conn, size)
+        return registry
 
     def append(self, event: dict[str, Any]) -> IngestReport:
         """Apply one event (a batch of one); raises the rejection instead of reporting it."""
@@ -235,12 +242,15 @@ class Ledger:
         try:
             with writer_transaction(self.store) as conn:
                 size = self.store.size(conn)
+                keys_before = self._registry.keys
                 if self._cache.size != size:  # someone else wrote: re-read the registry too
-                    self._registry = registry_before = self.store.registry(conn)
+                    self._registry = registry_before = self._reread_registry(conn, size)
                 state = BatchState(
                     registry=_copy_registry(self._registry),
                     stored=self._read_lots(conn, size, lot_ids),
                     next_seq=size,
+                    # Another writer changed keys: check this batch's signatures again here.
+                    keys_changed=self._registry.keys is not keys_before,
                 )
                 state.bodies.update(self.store.event_bodies(conn, (p.event.id for p in events)))
                 for parsed in events:
@@ -259,6 +269,7 @@ class Ledger:
         for lot, provenance_json in written:
             self._cache.put(lot, provenance_json)
         self._cache.size = state.next_seq
+        self._key_log.caught_up(state.registry.keys, state.next_seq)
         if state.keys_changed:
             self._keys_version += 1
         self._registry = state.registry

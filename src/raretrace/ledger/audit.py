@@ -176,6 +176,7 @@ class _Audit:
         self.expected_seq = 0
 
     def events(self, verifier: _Verifier) -> None:
+        verifier.read_keys(self.conn)  # every key's log positions, before the replay
         e = schema.events
         query = select(e.c.seq, e.c.id, e.c.type, e.c.time, e.c.actor, e.c.body).order_by(e.c.seq)
         rows = self.conn.execute(query.execution_options(stream_results=True, yield_per=CHUNK))

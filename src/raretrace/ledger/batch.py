@@ -51,7 +51,7 @@ class BatchState:
         if effects.discrepancy is not None:
             self.discrepancies.append((seq, effects.discrepancy))
         if effects.record is not None:
-            self.registry.add(effects.record)
+            self.registry.add(effects.record, seq)  # dates its keys by log position
             self.keys_changed = self.keys_changed or isinstance(effects.record, Participant)
             self.records.append((seq, effects.record))
         return seq

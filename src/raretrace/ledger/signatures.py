@@ -4,6 +4,8 @@ Ed25519 verification dominates the cost of a signed event (105–140 µs here, w
 storage take about 90 µs), so a batch's signatures are checked by worker processes while the
 main process applies the previous batch. Each worker also produces the event's leaf: the
 RFC 8785 canonical JSON of the signed event, which is what the Merkle log commits to.
+Events are checked as the next append (``check_signature`` with no position): a key signs
+if it is registered and not revoked in the registry the batch is checked against.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from typing import Any
 
 from raretrace.domain.canonical import canonical_with_and_without, decode_canonical
 from raretrace.domain.errors import ValidationError
-from raretrace.domain.keys import ParticipantKey, check_signature
-from raretrace.domain.model import normalize_time
+from raretrace.domain.keys import KeyHistory, check_signature
 
-Keys = Mapping[str, tuple[ParticipantKey, ...]]
+Keys = KeyHistory
 #: Per event: (leaf text or None if the event is not even JSON, (rule, subject, message) or None)
 Checked = tuple[str | None, tuple[str, str, str] | None]
 #: Batches smaller than this are checked in-process: a round trip costs more.
@@ -49,8 +50,7 @@ def check_one(item: str | Mapping[str, Any], keys: Keys, required: bool) -> Chec
     if not required and "sig" not in raw:
         return leaf, None
     try:
-        time = normalize_time(raw.get("time"), f"event {raw.get('id')!r}")
-        check_signature(raw, time, keys, message=without_sig or leaf_bytes)
+        check_signature(raw, keys, message=without_sig or leaf_bytes)
     except ValidationError as exc:
         return leaf, (exc.rule, exc.subject, exc.detail)
     return leaf, None
