@@ -65,7 +65,12 @@ def demo(
             " data folder]",
         ),
     ] = None,
-) -> None:
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve it with the web dashboard and print"
+                           " a link signed in as the council.")
+    ] = False,
+    port: Annotated[int, typer.Option(metavar="PORT", help="With --serve: the port.")] = 8080,
+) -> None:  # fmt: skip
     """Build the ASEAN demo world on embedded SQLite and tour it."""
     from raretrace.demo.signing import signed_events, signed_world, write_signed_demo
 
@@ -111,6 +116,10 @@ def demo(
         tour.show(out, store, report, elapsed, certificates=certificates, charts=charts)
     finally:
         store.close()
+    if serve:
+        from raretrace.cli.demoserve import serve_dashboard
+
+        serve_dashboard(db, port=port)
 
 
 @contextmanager
