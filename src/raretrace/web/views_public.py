@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from raretrace.api.http import call, state
 from raretrace.domain.errors import ConfigError, RaretraceError
@@ -16,7 +17,7 @@ from raretrace.service.access import COUNCIL, Forbidden, scope_of
 from raretrace.service.ledgers import Store
 from raretrace.web import figures
 from raretrace.web.access import allowed, require_page
-from raretrace.web.overview import OverviewCache, licence_statuses, warnings_rows
+from raretrace.web.overview import Overview, OverviewCache, licence_statuses, warnings_rows
 from raretrace.web.render import error_page, guarded, page
 from raretrace.web.session import COOKIE, MAX_AGE_S, Viewer, check_token, same_origin, viewer
 
@@ -35,11 +36,25 @@ async def overview(request: Request, who: Who) -> Response:
     if allowed(who.principal.role, "read-discrepancies"):
         found = await call(scoped.discrepancies, store, who.principal, limit=None)
         scoped_disc = len(found)
+    charts = await call(_charts, o)
     return page(
         request, who, "overview.html", o=o, warnings=warnings_rows(o.warnings),
-        sankey=figures.flows_sankey(o), map=figures.facilities_map(o),
-        bars=figures.concentration(o), scoped_discrepancies=scoped_disc,
+        sankey=charts[0], map=charts[1], bars=charts[2], scoped_discrepancies=scoped_disc,
     )  # fmt: skip
+
+
+_CHARTS: dict[int, tuple[Markup, Markup, Markup]] = {}
+
+
+def _charts(o: Overview) -> tuple[Markup, Markup, Markup]:
+    """The overview's three charts, drawn once per overview (Plotly's JSON of a Sankey of a
+    large ledger takes longer than the page itself)."""
+    found = _CHARTS.get(o.size)
+    if found is None:
+        _CHARTS.clear()
+        found = _CHARTS[o.size] = (figures.flows_sankey(o), figures.facilities_map(o),
+                                   figures.concentration(o))  # fmt: skip
+    return found
 
 
 @router.get("/registry", response_class=HTMLResponse)
