@@ -14,8 +14,11 @@ Prints, in one run on this machine:
   that hold only its registry: ``raretrace ingest`` of the stream (the CLI rate, process start
   included), ``POST /v1/events/batch`` (each run of consecutive events by one actor is one
   batch under that actor's token, sent in stream order, since a receipt needs its shipment
-  first), and ``POST /v1/events`` one at a time (the first ``--single`` events). Rates and the
-  ratio to ingest (target: submissions ≥ 50% of ingest).
+  first), ``POST /v1/events`` one at a time (the first ``--single`` events), and ``POST
+  /v1/events`` from ``--concurrency`` clients at once (many writers: each event is sent as
+  soon as every earlier event that names one of its lots has been answered, so the ledger
+  ends the same as after ``ingest``). Rates and the ratio to ingest (target: submissions ≥
+  50% of ingest).
 
 Generation and signing of the demo, ledger set-up and token issue are not timed. Nothing is
 asserted: benches print.
@@ -28,6 +31,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -64,11 +68,38 @@ def tokens(db: str, who: list[tuple[str, str]]) -> dict[str, str]:
         store.close()
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its descendants (the
+    Uvicorn supervisor and its workers), from /proc."""
+    parent, cpu = {}, {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parent[int(name)] = int(fields[1])
+            cpu[int(name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        kids = [c for c, p in parent.items() if p == frontier[-1]]
+        frontier.pop()
+        tree.update(kids)
+        frontier.extend(kids)
+    return sum(cpu.get(p, 0.0) for p in tree)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+#: The process id of the server ``serving`` runs now (for its CPU time).
+SERVER: dict[str, int] = {}
 
 
 @contextmanager
@@ -82,6 +113,7 @@ def serving(db: str, cwd: Path, workers: int = 2) -> Iterator[str]:
         cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    SERVER["pid"] = process.pid
     try:
         asyncio.run(_wait_ready(url, process))
         yield url
@@ -120,9 +152,11 @@ def percentile(sorted_values: list[float], q: float) -> float:
 async def read_load(
     url: str, token: str, lots: list[str], seconds: float, concurrency: int, warmup: float
 ) -> tuple[int, int, list[float], float]:
-    """(ok, failed, latencies in s of the timed window, window length) of trace reads."""
+    """(ok, failed, latencies in s of the timed window, window length) of trace reads; the
+    server's CPU time per read (warm-up included) is printed."""
+    cpu0 = tree_cpu(SERVER["pid"])
     latencies: list[float] = []
-    counts = {"ok": 0, "failed": 0}
+    counts = {"ok": 0, "failed": 0, "all": 0}
     headers = {"Authorization": f"Bearer {token}"}
     connector = aiohttp.TCPConnector(limit=concurrency)
     rng = random.Random(7)
@@ -141,12 +175,15 @@ async def read_load(
                     await r.read()
                     status = r.status
                 t1 = time.perf_counter()
+                counts["all"] += 1
                 if t0 >= measure_from:
                     latencies.append(t1 - t0)
                     counts["ok" if status == 200 else "failed"] += 1
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
         window = time.perf_counter() - measure_from
+    cpu = tree_cpu(SERVER["pid"]) - cpu0
+    print(f"SERVER_CPU {cpu / max(counts['all'], 1) * 1e3:.2f} ms a read ({counts['all']:,} reads)")
     return counts["ok"], counts["failed"], sorted(latencies), window
 
 
@@ -157,6 +194,10 @@ def print_reads(label: str, result: tuple[int, int, list[float], float], conc: i
         f"concurrency {conc}); p50 {percentile(lat, 0.5) * 1e3:.1f} ms, "
         f"p99 {percentile(lat, 0.99) * 1e3:.1f} ms, max {lat[-1] * 1e3 if lat else 0:.1f} ms"
     )
+
+
+def print_cpu(label: str, seconds: float, events: int) -> None:
+    print(f"SERVER_CPU {label}: {seconds / max(events, 1) * 1e3:.2f} ms an event")
 
 
 def actor_runs(lines: list[str]) -> list[tuple[str, list[str]]]:
@@ -206,6 +247,73 @@ async def submit_single(url: str, toks: dict[str, str], lines: list[str]
         return accepted, rejected, time.perf_counter() - start
 
 
+def lots_of(event: dict[str, object]) -> set[str]:
+    """The lots an event names (its own, its inputs' and outputs')."""
+    found = {event["lot"]} if isinstance(event.get("lot"), str) else set()
+    for key in ("inputs", "outputs"):
+        parts = event.get(key)
+        if isinstance(parts, list):
+            found.update(p["lot"] for p in parts if isinstance(p, dict) and "lot" in p)
+    return {str(x) for x in found}
+
+
+def dependencies(lines: list[str]) -> list[set[int]]:
+    """For each event, the earlier events it must follow: the last one before it that named
+    each of its lots (a receipt follows its shipment, a transform its inputs' receipts)."""
+    last: dict[str, int] = {}
+    deps: list[set[int]] = []
+    for i, line in enumerate(lines):
+        lots = lots_of(json.loads(line))
+        deps.append({last[lot] for lot in lots if lot in last})
+        last.update((lot, i) for lot in lots)
+    return deps
+
+
+async def submit_concurrent(url: str, toks: dict[str, str], lines: list[str], concurrency: int
+                            ) -> tuple[int, int, float, list[float]]:  # fmt: skip
+    """Many writers at once: ``concurrency`` clients each send one event at a time, an event
+    as soon as the events it follows are answered. (accepted, rejected, seconds, latencies)."""
+    deps = dependencies(lines)
+    waiting = [len(d) for d in deps]
+    followers: dict[int, list[int]] = {}
+    for i, d in enumerate(deps):
+        for j in d:
+            followers.setdefault(j, []).append(i)
+    ready: asyncio.Queue[int | None] = asyncio.Queue()
+    for i, n in enumerate(waiting):
+        if n == 0:
+            ready.put_nowait(i)
+    counts = {"accepted": 0, "rejected": 0, "left": len(lines)}
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def client() -> None:
+            while (i := await ready.get()) is not None:
+                line = lines[i]
+                headers = {"Authorization": f"Bearer {toks[json.loads(line)['actor']]}",
+                           "Content-Type": "application/json"}  # fmt: skip
+                t0 = time.perf_counter()
+                async with session.post(f"{url}/v1/events", data=line.encode(),
+                                        headers=headers) as r:  # fmt: skip
+                    await r.read()
+                    counts["accepted" if r.status == 200 else "rejected"] += 1
+                latencies.append(time.perf_counter() - t0)
+                for k in followers.get(i, ()):
+                    waiting[k] -= 1
+                    if waiting[k] == 0:
+                        ready.put_nowait(k)
+                counts["left"] -= 1
+                if counts["left"] == 0:
+                    for _ in range(concurrency):
+                        ready.put_nowait(None)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        took = time.perf_counter() - start
+    return counts["accepted"], counts["rejected"], took, sorted(latencies)
+
+
 def fresh_ledger(work: Path, name: str, registry: Path) -> str:
     db = str(work / f"{name}.db")
     run_cli("--db", db, "init", "--log-dir", str(work / f"{name}-log"), cwd=work)
@@ -220,11 +328,20 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=1_500, help="events sent one at a time")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--part", choices=("all", "reads", "submissions"), default="all",
+                        help="measure only the trace reads or only the submissions")  # fmt: skip
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="raretrace-serve-bench-"))
     print(f"work folder {work}; {os.cpu_count()} CPUs")
 
-    # --- trace reads ---------------------------------------------------------------------
+    if args.part != "submissions":
+        measure_reads(args, work)
+    if args.part != "reads":
+        measure_submissions(args, work)
+
+
+def measure_reads(args: argparse.Namespace, work: Path) -> None:
+    """Trace reads of a council and of an operator (scoped) on a demo ledger."""
     t0 = time.perf_counter()
     read_db = str(work / "read.db")
     run_cli("demo", "--events", str(args.read_events), "--db", read_db, "--log-dir",
@@ -246,7 +363,9 @@ def main() -> None:
                                              args.seconds / 2, args.concurrency, 1.0))  # fmt: skip
             print_reads("TRACE_READS operator js-link (scoped)", operator, args.concurrency)
 
-    # --- submissions ---------------------------------------------------------------------
+
+def measure_submissions(args: argparse.Namespace, work: Path) -> None:
+    """The CLI ingest rate, and the API's batch, one-by-one and concurrent submissions."""
     inputs = work / "inputs"
     run_cli("demo", "--events", str(args.events), "--db", str(work / "stream-demo.db"),
             "--log-dir", str(work / "stream-log"), "--write", str(inputs), cwd=work)  # fmt: skip
@@ -256,17 +375,24 @@ def main() -> None:
 
     cli_db = fresh_ledger(work, "cli", registry)
     start = time.perf_counter()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = run_cli("--db", cli_db, "ingest", str(events), cwd=work)
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ingest_cpu = (children1.ru_utime + children1.ru_stime - children0.ru_utime
+                  - children0.ru_stime) / len(lines)  # fmt: skip
     ingest_s = time.perf_counter() - start
     ingest_rate = len(lines) / ingest_s
     print(f"CLI_INGEST {ingest_rate:,.0f} events/s ({len(lines):,} events in {ingest_s:.1f} s, "
-          f"process start included): {out.strip().splitlines()[-1]}")  # fmt: skip
+          f"process start included; CPU {ingest_cpu * 1e3:.2f} ms an event, workers "
+          f"included): {out.strip().splitlines()[-1]}")  # fmt: skip
 
     runs = actor_runs(lines)
     batch_db = fresh_ledger(work, "batch", registry)
     batch_toks = tokens(batch_db, [(a, "operator") for a in actors])
     with serving(batch_db, work) as url:
+        cpu0 = tree_cpu(SERVER["pid"])
         acc, rej, took = asyncio.run(submit_batches(url, batch_toks, runs))
+        print_cpu("batch", tree_cpu(SERVER["pid"]) - cpu0, acc)
     batch_rate = acc / took
     print(
         f"API_BATCH {batch_rate:,.0f} events/s ({acc:,} accepted, {rej} rejected, "
@@ -278,13 +404,33 @@ def main() -> None:
     single_db = fresh_ledger(work, "single", registry)
     single_toks = tokens(single_db, [(a, "operator") for a in actors])
     with serving(single_db, work) as url:
+        cpu0 = tree_cpu(SERVER["pid"])
         acc, rej, took = asyncio.run(submit_single(url, single_toks, single_lines))
+        print_cpu("single", tree_cpu(SERVER["pid"]) - cpu0, acc)
     single_rate = acc / took
     print(
         f"API_SINGLE {single_rate:,.0f} events/s ({acc:,} accepted, {rej} rejected, "
         f"{took:.1f} s, {took / max(acc, 1) * 1e3:.1f} ms an event, one client in stream "
         f"order); ratio to ingest {single_rate / ingest_rate:.2f} (target >= 0.5)"
     )
+
+    many_db = fresh_ledger(work, "many", registry)
+    many_toks = tokens(many_db, [(a, "operator") for a in actors])
+    with serving(many_db, work) as url:
+        cpu0 = tree_cpu(SERVER["pid"])
+        acc, rej, took, lat = asyncio.run(
+            submit_concurrent(url, many_toks, lines, args.concurrency)
+        )
+        print_cpu("concurrent", tree_cpu(SERVER["pid"]) - cpu0, acc)
+    many_rate = acc / took
+    print(
+        f"API_CONCURRENT {many_rate:,.0f} events/s ({acc:,} accepted, {rej} rejected, "
+        f"{took:.1f} s, {args.concurrency} clients, each event sent once those it follows "
+        f"were answered; latency p50 {percentile(lat, 0.5) * 1e3:.1f} ms, p99 "
+        f"{percentile(lat, 0.99) * 1e3:.1f} ms); ratio to ingest "
+        f"{many_rate / ingest_rate:.2f} (target >= 0.5)"
+    )
+    print(f"CLI_INGEST accepted/rejected: {out.strip().splitlines()[-1]}")
 
 
 if __name__ == "__main__":
