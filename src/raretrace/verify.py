@@ -2,8 +2,9 @@
 
 A buyer abroad, customs or a regulator runs this: no database, no service, no network. It
 checks, in order: the checkpoint's log signature and witness cosignatures against trusted keys
-only (C2SP signed-note, tlog-checkpoint, tlog-cosignature); every event's inclusion proof
-against that checkpoint's root (RFC 9162 §2.1.3.2); every event's Ed25519 signature, with
+only (C2SP signed-note, tlog-checkpoint, tlog-cosignature); every event's log entry (the salted
+commitment SHA-256(salt || event), recomputed from the event and its salt) and its inclusion
+proof against that checkpoint's root (RFC 9162 §2.1.3.2); every event's Ed25519 signature, with
 participants' keys taken from registry records that are themselves proven leaves signed by a
 trusted registry authority; that the bundle holds exactly the lineage of the lot; the custody
 chain of every lot in it; every transform's mass balance; and that recomputing the lot from the
@@ -17,6 +18,7 @@ so an encoder bug would show as a failed proof rather than agree with itself.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import json
 import math
@@ -54,6 +56,8 @@ from raretrace.domain.registry import Registry, parse_facility, parse_participan
 from raretrace.domain.rules import check_balance, consume
 from raretrace.domain.views import lot_view
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
+from raretrace.log.commitment import COMMITMENT_SIZE, SALT_SIZE, commitment
+from raretrace.log.commitment import RULE as COMMITMENT_RULE
 from raretrace.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from raretrace.log.note import Ed25519Verifier, parse_note_unverified
 from raretrace.log.witness import verify_cosigned_checkpoint
@@ -77,7 +81,9 @@ __all__ = [
 ]
 
 FORMAT = "raretrace-bundle"
-VERSION = 1
+#: Version 2: each event comes with its salt and log entry, SHA-256(salt || event) (a log of
+#: salted commitments); version 1: the entries are the events themselves (a log made before).
+VERSION = 2
 REGISTRY_TYPES = ("participant", "facility")
 Row = tuple[int, str, Mapping[str, Any]]
 
@@ -98,24 +104,37 @@ class BundleKeys(_Strict):
 
 
 class BundleEvent(_Strict):
-    """One leaf: its index, its proof (indices into ``proof_hashes``) and the signed event."""
+    """One leaf: its index, its proof (indices into ``proof_hashes``) and the signed event;
+    from version 2 also the salt and the log entry (both base64) that open its commitment."""
 
     leaf_index: StrictInt = Field(ge=0)
     proof: list[StrictInt]
     event: dict[str, Any]
+    salt: StrictStr | None = None
+    leaf: StrictStr | None = None
 
 
 class Bundle(_Strict):
     """A lot's evidence bundle, as documented in docs/formats.md."""
 
     format: Literal["raretrace-bundle"]
-    version: Literal[1]
+    version: Literal[1, 2]
     lot: StrictStr
     claim: dict[str, Any]
     checkpoint: StrictStr
     keys: BundleKeys
     proof_hashes: list[StrictStr]
     events: list[BundleEvent]
+
+    @pydantic.model_validator(mode="after")
+    def _salts_as_the_version_says(self) -> Bundle:
+        committed = self.version >= 2
+        for i, e in enumerate(self.events):
+            if committed and (e.salt is None or e.leaf is None):
+                raise ValueError(f"events.{i}: version 2 gives every event its salt and leaf")
+            if not committed and (e.salt is not None or e.leaf is not None):
+                raise ValueError(f"events.{i}: version 1 events have no salt or leaf")
+        return self
 
 
 def _no_constants(name: str) -> None:
@@ -374,7 +393,7 @@ def _check_inclusion(
         if any(not 0 <= i < len(hashes) for i in entry.proof):
             raise VerificationError(f"{name}: its proof refers to a proof hash that is not there")
         used.update(entry.proof)
-        leaf = _attempt(name, _jcs, entry.event)
+        leaf = _opened_entry(name, entry)
         try:
             verify_inclusion(
                 leaf_hash=leaf_hash(leaf), index=entry.leaf_index, size=checkpoint.size,
@@ -387,6 +406,25 @@ def _check_inclusion(
             ) from None
         leaves.append((entry.leaf_index, entry.event))
     return leaves, set(range(len(hashes))) - used
+
+
+def _opened_entry(name: str, entry: BundleEvent) -> bytes:
+    """The event's log entry: the commitment SHA-256(salt || event), recomputed and compared
+    with the one the bundle states (version 2), or the event's bytes (version 1)."""
+    event: bytes = _attempt(name, _jcs, entry.event)
+    if entry.salt is None or entry.leaf is None:
+        return event
+    salt = b64_exact(entry.salt, SALT_SIZE, f"{name}: its salt")
+    stated = b64_exact(entry.leaf, COMMITMENT_SIZE, f"{name}: its leaf")
+    opened = commitment(salt, event)
+    if opened != stated:
+        raise VerificationError(
+            f"[{COMMITMENT_RULE}] {name}: SHA-256(salt || event) is"
+            f" {base64.b64encode(opened).decode()}, but the leaf the bundle proves is"
+            f" {entry.leaf}: the event or its salt is not the one the log committed to"
+            " (changed after export); ask the ledger's operator for the bundle again"
+        )
+    return stated
 
 
 # --- signatures and the registry -------------------------------------------------------------

@@ -78,8 +78,8 @@ def test_a_tampered_bundle_exits_1_naming_the_event(
     done = run("verify", str(tmp_path / "bad.json"), "--trust", "trust.txt", cwd=cwd)
     assert done.returncode == 1
     assert done.stderr.startswith(
-        f"error: NOT VERIFIED: event {entry['event']['id']!r} (leaf {entry['leaf_index']}):"
-        " inclusion proof does not match checkpoint root"
+        f"error: NOT VERIFIED: [leaf-commitment] event {entry['event']['id']!r}"
+        f" (leaf {entry['leaf_index']}): SHA-256(salt || event) is"
     )
     assert len(done.stderr.strip().splitlines()) == 1
 

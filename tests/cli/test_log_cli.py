@@ -87,17 +87,25 @@ def test_log_checkpoint_follows_c2sp_and_verifies_with_the_printed_vkey(
     Ed25519PublicKey.from_public_bytes(public[1:]).verify(raw[4:], (text + "\n").encode())
 
 
-def test_log_prove_json_verifies_and_the_leaf_is_the_stored_event(ledger_dir: Path) -> None:
+def test_log_prove_json_verifies_and_the_leaf_commits_to_the_stored_event(
+    ledger_dir: Path,
+) -> None:
     view = json.loads(ok("log", "prove", "e3", "--json", cwd=ledger_dir))
-    assert list(view) == ["event_id", "leaf_index", "tree_size", "leaf", "proof", "checkpoint"]
+    assert list(view) == [
+        "event_id", "leaf_index", "tree_size", "leaf", "event", "salt", "proof", "checkpoint",
+    ]  # fmt: skip
     key = Ed25519Verifier.from_vkey(ok("log", "vkey", cwd=ledger_dir).strip())
     checkpoint = verify_checkpoint(view["checkpoint"], key)
-    leaf = base64.b64decode(view["leaf"])
+    leaf, salt = base64.b64decode(view["leaf"]), base64.b64decode(view["salt"])
     with sqlite3.connect(ledger_dir / "raretrace.db") as conn:
-        seq, body = conn.execute("SELECT seq, body FROM events WHERE id = 'e3'").fetchone()
+        seq, body, stored_salt = conn.execute(
+            "SELECT seq, body, salt FROM events WHERE id = 'e3'"
+        ).fetchone()
         (first_id,) = conn.execute("SELECT id FROM events WHERE seq = 0").fetchone()
     assert (view["event_id"], view["leaf_index"], view["tree_size"]) == ("e3", seq, SIZE)
-    assert leaf == body.encode("utf-8")
+    # The leaf is SHA-256(salt || the event's RFC 8785 bytes); the event and salt open it.
+    assert view["event"] == json.loads(body) and salt == stored_salt and len(salt) == 32
+    assert leaf == hashlib.sha256(salt + body.encode("utf-8")).digest()
     verify_inclusion(
         leaf_hash=leaf_hash(leaf), index=seq, size=view["tree_size"],
         proof=[base64.b64decode(h) for h in view["proof"]], root=checkpoint.root_hash,

@@ -4,6 +4,7 @@ after any tampering with a message that names what failed."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -217,25 +218,75 @@ def test_the_verifier_does_not_use_the_ledgers_own_encoder(
     assert verdict.witnesses == ("witness.regulator.example.my",)
 
 
-def test_a_changed_event_field_fails_its_inclusion_proof(case: Case) -> None:
+def test_a_changed_event_field_no_longer_opens_its_commitment(case: Case) -> None:
     def change(b: dict[str, Any]) -> None:
         _event(b, "ev6")["event"]["mass_kg"] = 499.0
 
-    with pytest.raises(VerificationError, match=r"event 'ev6' \(leaf \d+\): inclusion proof does "
-                       r"not match checkpoint root [0-9a-f]{12}…"):  # fmt: skip
+    opens = r"\[leaf-commitment\] event 'ev6' \(leaf \d+\): SHA-256\(salt \|\| event\) is "
+    with pytest.raises(VerificationError, match=opens + ".* but the leaf the bundle proves is"):
         verify_bundle(_tampered(case, change), case.trust)
 
 
 def test_a_re_signed_event_fails_too(case: Case) -> None:
-    """Re-signing a changed event with another key still changes the leaf."""
+    """Re-signing a changed event with another key still changes the commitment."""
     intruder = new_key("proc-my")
 
     def change(b: dict[str, Any]) -> None:
         entry = _event(b, "ev8")
         entry["event"] = _sign({**entry["event"], "mass_kg": -0.5}, intruder)
 
-    with pytest.raises(VerificationError, match=r"event 'ev8'.*inclusion proof does not match"):
+    with pytest.raises(VerificationError, match=r"\[leaf-commitment\] event 'ev8'"):
         verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_changed_salt_no_longer_opens_the_commitment(case: Case) -> None:
+    def change(b: dict[str, Any]) -> None:
+        salt = bytearray(base64.b64decode(_event(b, "ev4")["salt"]))
+        salt[0] ^= 1
+        _event(b, "ev4")["salt"] = base64.b64encode(bytes(salt)).decode()
+
+    with pytest.raises(VerificationError, match=r"\[leaf-commitment\] event 'ev4' \(leaf \d+\)"):
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_a_changed_event_with_its_commitment_recomputed_fails_the_proof(case: Case) -> None:
+    """Whoever changes the event and states the matching commitment changes the leaf: the
+    inclusion proof, not the opening, then fails."""
+
+    def change(b: dict[str, Any]) -> None:
+        entry = _event(b, "ev6")
+        entry["event"]["mass_kg"] = 499.0
+        opened = hashlib.sha256(base64.b64decode(entry["salt"]) + canonical_json(entry["event"]))
+        entry["leaf"] = base64.b64encode(opened.digest()).decode()
+
+    with pytest.raises(VerificationError, match=r"event 'ev6' \(leaf \d+\): inclusion proof does "
+                       r"not match checkpoint root [0-9a-f]{12}…"):  # fmt: skip
+        verify_bundle(_tampered(case, change), case.trust)
+
+
+def test_each_event_carries_the_salt_that_opens_its_leaf(case: Case) -> None:
+    assert case.bundle["version"] == 2
+    for entry in case.bundle["events"]:
+        salt, leaf = base64.b64decode(entry["salt"]), base64.b64decode(entry["leaf"])
+        assert len(salt) == 32
+        assert leaf == hashlib.sha256(salt + canonical_json(entry["event"])).digest()
+    salts = [e["salt"] for e in case.bundle["events"]]
+    assert len(set(salts)) == len(salts)  # a fresh salt per event
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda e: e.pop("salt"), "version 2 gives every event its salt and leaf"),
+        (lambda e: e.update(salt="c2FsdA=="), "its salt is not the canonical base64 of 32 bytes"),
+        (lambda e: e.update(leaf=e["salt"] + "x"), "its leaf is not the canonical base64"),
+    ],
+)  # fmt: skip
+def test_a_missing_or_malformed_salt_is_refused(
+    case: Case, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    with pytest.raises(VerificationError, match=message):
+        verify_bundle(_tampered(case, lambda b: change(_event(b, "ev3"))), case.trust)
 
 
 @pytest.mark.parametrize(
@@ -479,7 +530,9 @@ def test_not_a_bundle_is_a_verification_error(case: Case) -> None:
     with pytest.raises(VerificationError, match="not a raretrace evidence bundle"):
         verify_bundle(b"\xff{", case.trust)
     with pytest.raises(VerificationError, match="version"):
-        verify_bundle(_tampered(case, lambda b: b.update(version=2)), case.trust)
+        verify_bundle(_tampered(case, lambda b: b.update(version=3)), case.trust)
+    with pytest.raises(VerificationError, match="version 1 events have no salt or leaf"):
+        verify_bundle(_tampered(case, lambda b: b.update(version=1)), case.trust)
 
 
 @settings(
@@ -547,5 +600,9 @@ def test_the_shipped_bundle_schema_is_the_verifiers_and_bundles_validate(case: C
         k: v for k, v in generated.items() if k != "description"
     }, "regenerate src/raretrace/schemas/bundle.schema.json from raretrace.verify.Bundle"
     jsonschema.Draft202012Validator(shipped).validate(case.bundle)
-    broken = {**case.bundle, "version": 2}
+    broken = {**case.bundle, "version": 3}
     assert not jsonschema.Draft202012Validator(shipped).is_valid(broken)
+    unsalted = json.loads(json.dumps(case.bundle))
+    del unsalted["events"][0]["salt"]
+    assert not jsonschema.Draft202012Validator(shipped).is_valid(unsalted)
+    assert not jsonschema.Draft202012Validator(shipped).is_valid({**case.bundle, "version": 1})

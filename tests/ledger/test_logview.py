@@ -7,12 +7,14 @@ must cosign only along one consistent history and keep their state between runs.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from sqlalchemy import select
 
 from ledger_support import new_ledger
@@ -115,9 +117,13 @@ def test_every_event_has_an_inclusion_proof_that_verifies(store: Store) -> None:
     assert len(events) == checkpoint.size
     for seq, event_id, body in events:
         view = logview.prove_event(store, event_id).to_json()
-        assert set(view) == {"event_id", "leaf_index", "tree_size", "leaf", "proof", "checkpoint"}
-        leaf = base64.b64decode(view["leaf"])
-        assert leaf == body.encode("utf-8")
+        assert list(view) == [
+            "event_id", "leaf_index", "tree_size", "leaf", "event", "salt", "proof", "checkpoint",
+        ]  # fmt: skip
+        leaf, salt = base64.b64decode(view["leaf"]), base64.b64decode(view["salt"])
+        assert view["event"] == json.loads(body) and len(salt) == 32
+        # The leaf is the salted commitment to the event, not the event (docs/log.md).
+        assert leaf == hashlib.sha256(salt + rfc8785.dumps(view["event"])).digest()
         assert (view["event_id"], view["leaf_index"], view["tree_size"]) == (
             event_id, seq, checkpoint.size,
         )  # fmt: skip

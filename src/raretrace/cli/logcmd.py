@@ -12,7 +12,7 @@ import typer
 
 from raretrace.cli.main import DbOption, _store, app, out
 from raretrace.domain.errors import ConfigError
-from raretrace.ledger import logview
+from raretrace.ledger import logmigrate, logview
 from raretrace.log.witness import WitnessState
 
 __all__ = ["app"]
@@ -83,7 +83,12 @@ def log_prove(
         markup=False,
     )
     out.print(f"root       {_b64(proof.root)}", markup=False)
-    out.print(f"leaf       {len(proof.leaf)} bytes (the stored event body)", markup=False)
+    what = (
+        "the event itself, in clear: a log made before salted commitments"
+        if proof.salt is None
+        else "SHA-256(salt || event), the event's commitment; --json gives the event and salt"
+    )
+    out.print(f"leaf       {len(proof.leaf)} bytes ({what})", markup=False)
     out.print(f"proof      {len(proof.proof)} hashes", markup=False)
     for h in proof.proof:
         out.print(f"  {_b64(h)}", markup=False)
@@ -128,6 +133,52 @@ def _check_sizes(old_size: int, new_size: int | None, log_size: int) -> None:
             f"no consistency proof from tree size {old_size} to {new}: the sizes must satisfy"
             f" 0 < OLD_SIZE <= NEW_SIZE <= {log_size} (the log's size)"
         )
+
+
+@log_app.command("migrate")
+def log_migrate(
+    db: DbOption = None,
+    log_origin: Annotated[
+        str | None,
+        typer.Option(metavar="ORIGIN", help="The new log's origin [default: the old one + /v2]."),
+    ] = None,
+) -> None:
+    """Move a log that publishes events in clear to a new log of salted commitments.
+
+    The old log (tiles, checkpoints, key) is archived in the log directory's archive/ folder,
+    where it stays verifiable (`raretrace audit` checks it); witnesses start on the new log.
+    """
+    done = logmigrate.migrate_log(_store(db, write=True), origin=log_origin)
+    if not done.done:
+        finished = "finished the interrupted move; " if done.resumed else ""
+        out.print(
+            f"{finished}the log {done.origin} already holds salted commitments"
+            f" ({done.size:,} events): nothing to do",
+            markup=False,
+        )
+        return
+    if done.archived is None:
+        out.print(
+            f"the log {done.origin} had published nothing: it holds salted commitments from"
+            " its first event on",
+            markup=False,
+        )
+        return
+    old = done.archived
+    out.print(
+        f"moved {done.size:,} events to the new log {done.origin}: its entries are salted"
+        f" commitments, SHA-256(salt || event), and reveal no event content",
+        markup=False,
+    )
+    out.print(
+        f"archived the old log {old.origin} (size {old.size:,}, root {old.root[:16]}…) in"
+        f" {old.directory}/ of the log directory; it stays verifiable: `raretrace audit`",
+        markup=False,
+    )
+    out.print(
+        f"publish the new log key and ask witnesses to cosign the new log with it: {done.vkey}",
+        markup=False,
+    )
 
 
 @witness_app.command("keygen")

@@ -1,7 +1,8 @@
 """The one write path: verify → parse → check rules → apply → write → log, a batch at a time.
 
 Every accepted event is applied whole, written in the same transaction as the rest of its
-batch, and appended to the Merkle log under a checkpoint signed in that transaction; a
+batch with a fresh random salt, and appended to the Merkle log as the salted commitment
+``SHA-256(salt || event)`` under a checkpoint signed in that transaction; a
 rejected event leaves no trace. Re-sending an event that is already in the ledger (the same
 once canonicalised, RFC 8785) is a no-op; a different event under a used id is rejected.
 Signatures are checked in worker processes, two batches ahead of the batch being applied.
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from raretrace.domain import jsontext
-from raretrace.domain.errors import RaretraceError, ValidationError
+from raretrace.domain.errors import ConfigError, RaretraceError, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
     ClaimEvent,
@@ -39,11 +40,12 @@ from raretrace.domain.rules import apply
 from raretrace.ledger.batch import BatchState
 from raretrace.ledger.cache import LotCache
 from raretrace.ledger.keylog import KeyLog
-from raretrace.ledger.logdir import bind_for_write
+from raretrace.ledger.logdir import bind_for_write, database_location
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.signatures import Checked, SignatureChecker, as_error, check_one
-from raretrace.ledger.transparency import LedgerLog, latest_checkpoint
+from raretrace.ledger.transparency import MIGRATION_STAGING, LedgerLog, latest_checkpoint
 from raretrace.ledger.writes import write_batch
+from raretrace.log.commitment import commitment, new_salt
 from raretrace.log.tile_format import MAX_ENTRY_SIZE
 from raretrace.store.engine import WRITE_OPTION
 from raretrace.store.store import Store
@@ -143,6 +145,9 @@ class Ledger:
         store.require_ready()
         self.store = store
         self.settings = LedgerSettings.from_meta(store.meta())
+        if self.settings.clear_leaves or self._migrating():
+            store.close()
+            raise clear_log_refusal(self.settings, store)
         self.tolerance: Tolerance = self.settings.tolerance
         self.log = LedgerLog(self.settings.log)
         self._registry: Registry = store.registry()
@@ -152,6 +157,9 @@ class Ledger:
         self._cache = LotCache()
         self._checker = checker or SignatureChecker()
         self._keys_version = 0
+
+    def _migrating(self) -> bool:
+        return (self.settings.log.directory / MIGRATION_STAGING).exists()
 
     @property
     def registry(self) -> Registry:
@@ -257,7 +265,7 @@ class Ledger:
                     self._apply_one(state, parsed, batch)
                 written = write_batch(conn, state, self._cache)
                 if state.events:
-                    leaves = [row["body"].encode("utf-8") for row in state.events]
+                    leaves = [commitment(r["salt"], r["body"].encode()) for r in state.events]
                     batch.checkpoint = self.log.append(conn, start=size, leaves=leaves)
         except BaseException:
             self._registry = registry_before
@@ -322,12 +330,28 @@ class Ledger:
             report.rejected += 1
             report.rejections.append(Rejection(parsed.line, event.id, exc))
             return
-        row = {"id": event.id, "type": event.type, "time": event.time, "actor": event.actor}
-        row["body"] = leaf
+        row: dict[str, Any] = {"id": event.id, "type": event.type, "time": event.time}
+        row["actor"], row["body"], row["salt"] = event.actor, leaf, new_salt()
         state.commit(row, effects)
         report.accepted += 1
         if effects.discrepancy is not None:
             report.discrepancies += 1
+
+
+def clear_log_refusal(settings: LedgerSettings, store: Store) -> ConfigError:
+    """Why a ledger whose log holds events in clear takes no more (and what to run)."""
+    if not settings.clear_leaves:
+        return ConfigError(
+            f"`raretrace log migrate` of {settings.log.directory} did not finish; run it again"
+            f" to finish it: `raretrace log migrate --db {database_location(store.engine.url)}`"
+        )
+    return ConfigError(
+        f"the log of this ledger ({settings.log.origin}) publishes its events in clear (made"
+        " before salted commitments), so it accepts no event until it moves to a new log whose"
+        f" entries reveal nothing: run `raretrace log migrate --db"
+        f' {database_location(store.engine.url)}` (docs/log.md, "Moving a clear-text log to'
+        ' commitments"); reading, proving and exporting work as before'
+    )
 
 
 def _check_entry_size(event: LedgerEvent, leaf: str) -> None:

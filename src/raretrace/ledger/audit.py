@@ -178,7 +178,8 @@ class _Audit:
     def events(self, verifier: _Verifier) -> None:
         verifier.read_keys(self.conn)  # every key's log positions, before the replay
         e = schema.events
-        query = select(e.c.seq, e.c.id, e.c.type, e.c.time, e.c.actor, e.c.body).order_by(e.c.seq)
+        columns = (e.c.seq, e.c.id, e.c.type, e.c.time, e.c.actor, e.c.body, e.c.salt)
+        query = select(*columns).order_by(e.c.seq)
         rows = self.conn.execute(query.execution_options(stream_results=True, yield_per=CHUNK))
         pending: deque[tuple[Sequence[Any], list[Future[list[Verdict]]]]] = deque()
         for chunk in rows.partitions():
@@ -201,7 +202,7 @@ class _Audit:
         seq, event_id, body = row[0], row[1], row[5]
         key = _event_key(seq, event_id)
         self._sequence(seq, key)
-        self.log.add(body.encode("utf-8"))
+        self.log.add(body.encode("utf-8"), row[6], key)
         if verdict is not None:
             self.report.add(verdict[0], "events", key, verdict[1])
         try:

@@ -2,17 +2,20 @@
 
 A bundle carries everything ``raretrace.verify`` needs offline: the lot's claimed state and
 provenance, the events the recursive lineage walk reads, the registry records those events
-depend on, each event's inclusion proof against one signed checkpoint, and the public keys
-involved. Everything is read in one database snapshot, so the claim, the events and the
-checkpoint agree. Before a bundle is handed out it is verified with the ledger's own keys:
-a ledger whose tables were changed outside the append path cannot export evidence.
+depend on, each event's salt and log entry (the commitment SHA-256(salt || event) the log
+holds instead of the event) with its inclusion proof against one signed checkpoint, and the
+public keys involved. A ledger whose log was made before commitments (its entries are the
+events in clear) exports version 1, without salts. Everything is read in one database
+snapshot, so the claim, the events and the checkpoint agree. Before a bundle is handed out
+it is verified with the ledger's own keys: a ledger whose tables were changed outside the
+append path cannot export evidence.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +31,7 @@ from raretrace.ledger.recompute import StoredHistory
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LedgerLog
 from raretrace.log.checkpoint import parse_checkpoint
+from raretrace.log.commitment import commitment
 from raretrace.log.merkle import inclusion_proof
 from raretrace.log.note import Ed25519Verifier, parse_note_unverified
 from raretrace.store import schema
@@ -132,7 +136,8 @@ def build_bundle(
         history = StoredHistory(conn)
         custody = closure_events(history, lineage_closure(history, lot_id))
         registry = _registry_events(conn, size, [body for _, _, body in custody.values()])
-    events = {seq: body for seq, _, body in custody.values()} | registry
+        events = {seq: body for seq, _, body in custody.values()} | registry
+        openings = None if settings.clear_leaves else _openings(conn, sorted(events))
     if max(events) >= size:
         raise NotFound(
             f"lot {lot_id!r} has events after the checkpoint of size {size} (up to leaf"
@@ -142,7 +147,7 @@ def build_bundle(
     table, indexed = _shared_hashes(proofs)
     return {
         "format": FORMAT,
-        "version": VERSION,
+        "version": 1 if openings is None else VERSION,
         "lot": lot_id,
         "claim": lot_view(found[lot_id][0]),
         "checkpoint": note,
@@ -154,9 +159,33 @@ def build_bundle(
         "proof_hashes": table,
         "events": [
             {"leaf_index": seq, "proof": indexed[seq], "event": events[seq]}
+            | ({} if openings is None else openings[seq])
             for seq in sorted(events)
         ],
     }
+
+
+def _openings(conn: Connection, seqs: Sequence[int]) -> dict[int, dict[str, str]]:
+    """What opens each event's commitment (leaf index -> its salt and the entry
+    SHA-256(salt || stored RFC 8785 bytes), base64)."""
+    ev, found = schema.events, {}
+    for start in range(0, len(seqs), 900):  # bound the parameters of one statement
+        query = select(ev.c.seq, ev.c.body, ev.c.salt).where(ev.c.seq.in_(seqs[start:][:900]))
+        for seq, body, salt in conn.execute(query):
+            if salt is not None:
+                entry = commitment(salt, body.encode("utf-8"))
+                found[int(seq)] = {"salt": _b64(salt), "leaf": _b64(entry)}
+    missing = [seq for seq in seqs if seq not in found]
+    if missing:
+        raise ConfigError(
+            f"the event(s) at leaf {', '.join(map(str, missing[:3]))} have no salt, though"
+            " this ledger's log holds salted commitments; run `raretrace audit` to find out why"
+        )
+    return found
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 @contextmanager

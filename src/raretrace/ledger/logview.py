@@ -14,6 +14,7 @@ checkpoint note; it never touches the events or the tree.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from raretrace.ledger.keyfiles import checked_id, write_secret
 from raretrace.ledger.settings import LedgerSettings
 from raretrace.ledger.transparency import LedgerLog, LogSettings
 from raretrace.log.checkpoint import Checkpoint, parse_checkpoint
+from raretrace.log.commitment import log_entry
 from raretrace.log.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -152,11 +154,16 @@ class InclusionProof:
     event_id: str
     leaf_index: int
     tree_size: int
+    #: The log entry: SHA-256(salt || event), or the event itself in a log made before
+    #: commitments (``salt`` None).
     leaf: bytes
     proof: list[bytes]
     checkpoint: str
     root: bytes
     origin: str
+    #: The signed event's RFC 8785 bytes, and the salt that opens its commitment.
+    event: bytes = b""
+    salt: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``raretrace log prove --json`` object."""
@@ -165,31 +172,49 @@ class InclusionProof:
             "leaf_index": self.leaf_index,
             "tree_size": self.tree_size,
             "leaf": _b64(self.leaf),
+            "event": json.loads(self.event),
+            "salt": None if self.salt is None else _b64(self.salt),
             "proof": [_b64(h) for h in self.proof],
             "checkpoint": self.checkpoint,
         }
 
 
-def _event_leaf(conn: Connection, event_id: str) -> tuple[int, bytes]:
-    row = conn.execute(
-        select(schema.events.c.seq, schema.events.c.body).where(schema.events.c.id == event_id)
-    ).first()
+@dataclass(frozen=True, slots=True)
+class _StoredEvent:
+    """An event as stored: its leaf index, RFC 8785 bytes and salt."""
+
+    index: int
+    body: bytes
+    salt: bytes | None
+
+    @property
+    def entry(self) -> bytes:
+        return log_entry(self.body, self.salt)
+
+
+def _stored_event(conn: Connection, event_id: str) -> _StoredEvent:
+    ev = schema.events
+    row = conn.execute(select(ev.c.seq, ev.c.body, ev.c.salt).where(ev.c.id == event_id)).first()
     if row is None:
         raise NotFound(f"no accepted event has id {event_id!r}")
-    return int(row.seq), row.body.encode("utf-8")
+    return _StoredEvent(int(row.seq), row.body.encode("utf-8"), row.salt)
 
 
 def prove_event(store: Store, event_id: str, *, size: int | None = None) -> InclusionProof:
     """Inclusion proof of event ``event_id`` in the checkpoint of ``size`` (default latest).
 
-    The leaf is the stored event body (RFC 8785 canonical JSON, ``sig`` included); the proof
-    is read from the tiles and checked against the checkpoint's root before it is returned.
+    The leaf is the commitment ``SHA-256(salt || event)`` recomputed from the stored event
+    (RFC 8785 canonical JSON, ``sig`` included) and its salt, both handed out with the proof
+    so that the receiver can open it (in a log made before commitments, the event itself);
+    the proof is read from the tiles and checked against the checkpoint's root before it is
+    returned.
     """
     settings = _log_settings(store)
     with store.engine.connect() as conn:
         note = checkpoint_at(conn, size)
-        index, leaf = _event_leaf(conn, event_id)
+        stored = _stored_event(conn, event_id)
         reader = latest_reader(settings.directory, conn)
+    index, leaf = stored.index, stored.entry
     checkpoint = _parsed(note)
     if index >= checkpoint.size:
         raise NotFound(
@@ -209,7 +234,7 @@ def prove_event(store: Store, event_id: str, *, size: int | None = None) -> Incl
         ) from None
     return InclusionProof(
         event_id, index, checkpoint.size, leaf, proof, note, checkpoint.root_hash,
-        checkpoint.origin,
+        checkpoint.origin, event=stored.body, salt=stored.salt,
     )  # fmt: skip
 
 

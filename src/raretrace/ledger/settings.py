@@ -10,7 +10,7 @@ from pathlib import Path
 from raretrace.domain.errors import ConfigError
 from raretrace.domain.keys import ParticipantKey, parse_keys
 from raretrace.domain.model import Tolerance
-from raretrace.ledger.transparency import LogSettings
+from raretrace.ledger.transparency import COMMITMENT_LEAVES, LEAVES_KEY, LogSettings
 
 #: The ``meta`` key of the ledger's id.
 LEDGER_ID = "ledger_id"
@@ -30,6 +30,10 @@ class LedgerSettings:
     log: LogSettings
     registry_keys: tuple[ParticipantKey, ...]
     ledger_id: str | None = None
+    #: True for a ledger made before salted commitments whose log holds events in clear
+    #: (``meta`` has no ``log_leaves``): it reads as before but accepts no event until
+    #: ``raretrace log migrate`` moves it to a new log of commitments (docs/log.md).
+    clear_leaves: bool = False
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, str]) -> LedgerSettings:
@@ -43,6 +47,7 @@ class LedgerSettings:
                 log=LogSettings(Path(meta["log_dir"]), meta["log_origin"]),
                 registry_keys=parse_keys(json.loads(meta["registry_keys"]), "registry"),
                 ledger_id=meta.get(LEDGER_ID),
+                clear_leaves=meta.get(LEAVES_KEY) != COMMITMENT_LEAVES,
             )
         except KeyError as exc:
             raise ConfigError(
@@ -59,4 +64,5 @@ class LedgerSettings:
             "log_dir": str(self.log.directory),
             "log_origin": self.log.origin,
             "registry_keys": json.dumps([k.to_json() for k in self.registry_keys]),
+            **({} if self.clear_leaves else {LEAVES_KEY: COMMITMENT_LEAVES}),
         }

@@ -1,6 +1,11 @@
 """The ledger's Merkle log: tiles on disk, the log's signing key, signed checkpoints.
 
-Every accepted event is a leaf (its RFC 8785 canonical JSON). Within each batch's database
+Every accepted event is a leaf whose entry is a salted commitment to it,
+``SHA-256(salt || RFC 8785 canonical JSON)`` (``raretrace.log.commitment``; the salt is kept
+beside the event in the store), so the published tiles reveal no event content. A ledger made
+before commitments (``LedgerSettings.clear_leaves``) has events in clear as its entries: it
+is read and proven as it was published, and moved to a new log by ``logmigrate.py``.
+Within each batch's database
 transaction, the batch's leaves are appended to the C2SP tlog-tiles directory and a
 checkpoint for the new size is signed and stored; the checkpoint file that the public reads
 (``<log dir>/checkpoint``) is replaced only after the transaction commits, so no signed
@@ -22,6 +27,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from raretrace.domain.errors import ConfigError, RaretraceError
 from raretrace.log.checkpoint import Checkpoint, sign_checkpoint
+from raretrace.log.commitment import log_entry
 from raretrace.log.files import write_public, write_secret
 from raretrace.log.note import Ed25519Signer, generate_key
 from raretrace.log.tiles import TileReader, TileWriter, publish_checkpoint, tiles_on_disk
@@ -29,6 +35,13 @@ from raretrace.store import schema
 
 KEY_FILE = "log.key"
 VKEY_FILE = "log.vkey"
+#: The ``meta`` key saying what the log's entries are, and its value for salted commitments
+#: (set at ``init`` and by ``raretrace log migrate``; absent: the events in clear).
+LEAVES_KEY = "log_leaves"
+COMMITMENT_LEAVES = "commitment"
+#: The folder in the log directory where ``raretrace log migrate`` builds the new log; while
+#: it exists, the move is unfinished (``logmigrate.py``).
+MIGRATION_STAGING = ".migrating"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +143,18 @@ class LedgerLog:
 
 
 def _stored_leaves(conn: Connection, start: int, end: int) -> Iterator[bytes]:
-    """The stored leaves ``start``…``end - 1``, streamed (a rebuild can cover the whole log)."""
+    """The log entries of events ``start``…``end - 1``, each recomputed from the stored body
+    and salt, streamed (a rebuild can cover the whole log)."""
+    events = schema.events
     query = (
-        select(schema.events.c.body)
-        .where(schema.events.c.seq >= start, schema.events.c.seq < end)
-        .order_by(schema.events.c.seq)
+        select(events.c.body, events.c.salt)
+        .where(events.c.seq >= start, events.c.seq < end)
+        .order_by(events.c.seq)
     )
     # Options on the statement, not the connection: the batch's INSERTs follow on it.
-    for (body,) in conn.execute(query.execution_options(stream_results=True, yield_per=5000)):
-        yield body.encode("utf-8")
+    rows = conn.execute(query.execution_options(stream_results=True, yield_per=5000))
+    for body, salt in rows:
+        yield log_entry(body.encode("utf-8"), salt)
 
 
 def _tiles_root(directory: Path, size: int) -> bytes | None:

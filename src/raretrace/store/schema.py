@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -30,7 +31,9 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
-#: Every accepted event, in log order. ``body`` is the RFC 8785 canonical JSON of the event.
+#: Every accepted event, in log order. ``body`` is the RFC 8785 canonical JSON of the event;
+#: ``salt`` the 32 random bytes of its log entry, SHA-256(salt || body) (docs/log.md, "Leaves";
+#: added in 0008: NULL for the events of a log made before, whose entries are the bodies).
 events = Table(
     "events",
     metadata,
@@ -40,6 +43,7 @@ events = Table(
     Column("time", String(32), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("body", Text, nullable=False),
+    Column("salt", LargeBinary),
 )
 
 participants = Table(
