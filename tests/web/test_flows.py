@@ -101,10 +101,20 @@ def _licence_status(page: Any, site: Site, facility: str) -> str:
     return str(page.inner_text(f"[data-testid=licence-{facility}]"))
 
 
+def _unlicensed_in_malaysia(page: Any, site: Site) -> str:
+    """A facility in MY (the authority aelb-my's country) without a licence in force."""
+    page.goto(f"{site.url}/ui/")
+    rows = page.locator("#facilities-table tbody tr").all()
+    for row in rows:
+        cells = row.locator("td").all_inner_texts()
+        if cells[2] == "MY" and cells[4] in ("expired", "none"):
+            return str(row.get_attribute("data-facility"))
+    raise AssertionError("the demo has no unlicensed facility in MY to license")
+
+
 def test_an_authority_issues_a_licence_and_the_overview_shows_it(visit: Any, site: Site) -> None:
-    facility = "MY-LYNAS-LAMP"
     public = visit().page()
-    assert _licence_status(public, site, facility) in ("expired", "none")
+    facility = _unlicensed_in_malaysia(public, site)
     v = visit()
     page = v.sign_in("authority")
     page.click("nav.main a[href='/ui/registry']")
@@ -118,7 +128,7 @@ def test_an_authority_issues_a_licence_and_the_overview_shows_it(visit: Any, sit
     page.fill("#valid_until", (today + timedelta(days=365)).isoformat())
     page.click("#licence-form button[type=submit]")
     assert "recorded" in page.inner_text("[data-testid=done]")
-    assert page.locator("[data-licence^='LIC-MY-LYNAS-LAMP-']").count() == 1
+    assert page.locator(f"[data-licence^='LIC-{facility}-']").count() == 1
     assert _licence_status(public, site, facility) == "licensed"
     assert "aelb-my" in page.inner_text("#reg-licences")
     site.ledger.audit_clean()
