@@ -23,7 +23,7 @@ from cli_support import run
 from ledger_chains import ELEMENTS, START, Chain, chains
 from ledger_chains import REGISTRY as CHAIN_REGISTRY
 from ledger_support import new_ledger
-from raretrace.analytics import service
+from raretrace.analytics import folded, service
 from raretrace.analytics.period import Period, parse_period
 from raretrace.analytics.settings import load_settings
 from raretrace.ledger import service as ledger_service
@@ -106,6 +106,7 @@ def test_cached_answers_equal_the_recomputation_before_and_after_appending(
     events = _spread(chain.events, spread)
     first = max(1, int(len(events) * cut))
     assert ledger.ingest(enumerate(events[:first], 1), batch_size=5).rejected == 0
+    service.refresh_cache(ledger.store)  # a small ledger's cache is filled when asked
     for period, element, as_of in asked:
         _agree(ledger.store, period, element, as_of)
     assert ledger.ingest(enumerate(events[first:], 1), batch_size=3).rejected == 0
@@ -158,6 +159,7 @@ def test_the_cache_is_filled_then_extended_and_survives_the_backends(
     ledger = new_ledger(db_url, REGISTRY, log_dir=tmp_path / "log")
     assert ledger.ingest(enumerate(EVENTS[:4], 1)).rejected == 0
     everything = parse_period(None, None)
+    assert service.refresh_cache(ledger.store).events > 0
     assert service.flows(ledger.store, everything, "Nd").elements["Nd"].totals["entered_kg"] == 160
     filled = _state(ledger.store)
     assert filled.size == ledger.store.size() and filled.generation >= 1
@@ -180,8 +182,8 @@ def test_concurrent_folds_and_a_writer_leave_the_cache_right(db_url: str, tmp_pa
         store = Store.open(db_url, access="read")
         try:
             for _ in range(4):
-                service.flows(store, parse_period(None, None))
                 service.refresh_cache(store)
+                service.flows(store, parse_period(None, None))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -204,6 +206,7 @@ def test_a_stale_cache_is_folded_again_from_the_first_event(tmp_path: Path) -> N
     ledger = small_ledger(tmp_path)
     store = ledger.store
     whole = parse_period(None, None)
+    service.refresh_cache(store)
     expected = service.flows(store, whole, recompute=True).to_json()
     assert not _same(service.flows(store, whole).to_json(), expected)
     f = schema.analytics_fold
@@ -230,6 +233,7 @@ def test_a_stale_cache_is_folded_again_from_the_first_event(tmp_path: Path) -> N
 def test_a_facility_registered_again_elsewhere_refolds_everything(tmp_path: Path) -> None:
     ledger = small_ledger(tmp_path)
     whole = parse_period(None, None)
+    service.refresh_cache(ledger.store)
     before = service.concentration(ledger.store, whole).to_json()
     assert before["elements"]["Nd"]["separation"]["kg"] == {"MY": 97.0}
     moved = json.loads(json.dumps(REGISTRY))
@@ -242,7 +246,22 @@ def test_a_facility_registered_again_elsewhere_refolds_everything(tmp_path: Path
     assert ledger.ingest(enumerate(events, 1)).rejected == 0
     cached = service.concentration(ledger.store, whole).to_json()
     assert cached["elements"]["Nd"]["separation"]["kg"] == {"TH": 97.0}
+    assert _state(ledger.store).size == ledger.store.size()  # from the cache, folded again
     assert not _same(cached, service.concentration(ledger.store, whole, recompute=True).to_json())
+    ledger.close()
+
+
+def test_a_small_ledger_is_answered_from_its_events_until_its_cache_is_filled(
+    tmp_path: Path,
+) -> None:
+    ledger = small_ledger(tmp_path)
+    whole = parse_period(None, None)
+    assert ledger.store.size() < folded.AUTO_FILL
+    first = service.flows(ledger.store, whole).to_json()
+    assert _state(ledger.store).size == 0  # recomputed; nothing written
+    service.refresh_cache(ledger.store)
+    assert not _same(service.flows(ledger.store, whole).to_json(), first)
+    assert _state(ledger.store).size == ledger.store.size()
     ledger.close()
 
 

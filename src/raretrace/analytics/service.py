@@ -212,7 +212,12 @@ def check_cache(store: Store, periods: list[Period]) -> list[CacheCheck]:
     whole ledger and each of ``periods``."""
     checks = []
     for period in [Period(), *periods]:
-        label = f"{period.to_json()['from'] or '…'} to {period.to_json()['to'] or '…'}"
+        bounds = period.to_json()
+        label = (
+            "over the whole ledger"
+            if period.first is None and period.last is None
+            else f"from {bounds['from'] or 'the first event'} to {bounds['to'] or 'the last'}"
+        )
         pairs = (
             ("flows", flows(store, period), flows(store, period, recompute=True)),
             ("concentration", concentration(store, period),
