@@ -27,6 +27,7 @@ from raretrace.analytics import folded, service
 from raretrace.analytics.period import Period, parse_period
 from raretrace.analytics.settings import load_settings
 from raretrace.ledger import service as ledger_service
+from raretrace.ledger.audit import audit_ledger
 from raretrace.store import aggregates, schema
 from raretrace.store.aggregates import DAY, MONTH, GrainRange, grain_ranges
 from raretrace.store.store import Store
@@ -170,6 +171,8 @@ def test_the_cache_is_filled_then_extended_and_survives_the_backends(
     assert extended.size == ledger.store.size() and extended.generation > filled.generation
     nd = service.flows(ledger.store, everything, "Nd").elements["Nd"]
     assert (nd.totals["stock_end_kg"], nd.totals["discrepant_kg"]) == (157.0, -2.0)
+    report = audit_ledger(ledger.store, full=True, workers=1)  # the cache is no record
+    assert report.ok, [f.line() for f in report.findings][:5]
     ledger.close()
 
 
