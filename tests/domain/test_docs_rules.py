@@ -37,7 +37,8 @@ def _raised_rules(package: str) -> set[str]:
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
                 first = node.args[0] if node.args else None
-                if name in ("ValidationError", "_fail") and isinstance(first, ast.Constant):
+                raisers = ("ValidationError", "_fail", "fail")  # fail: domain/casework.py
+                if name in raisers and isinstance(first, ast.Constant):
                     found.add(first.value)
                 found |= {
                     k.value.value

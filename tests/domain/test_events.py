@@ -77,6 +77,12 @@ def test_event_types() -> None:
         "licence",
         "accreditation",
         "audit",
+        "licensing",
+        "agreement",
+        "agreement-review",
+        "dispute",
+        "statement",
+        "ruling",
     )
 
 

@@ -125,7 +125,7 @@ def test_messages_say_what_to_do() -> None:
     assert str(error) == (
         "[registry-format] licence 'LIC-1': unknown field(s) ['valid_untill']; a licence has"
         " exactly the fields authority, events, facility, holder, id, kind, lots, regime,"
-        " valid_from, valid_until (docs/formats.md, Registry)"
+        " revoked, suspensions, valid_from, valid_until (docs/formats.md, Registry)"
     )
     error = _rejected(_doc("licences", valid_until="2024-01-01T00:00:00Z"))
     assert str(error) == (

@@ -114,13 +114,21 @@ class RevocationEvent(Event):
     lot: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CaseEvent(Event):
+    """A step of the clearinghouse (docs/clearinghouse.md): licensing, an agreement or its
+    review, a dispute, a statement, a ruling. Its fields are checked by the workflow's rules
+    (domain/clearinghouse.py) when applied."""
+
+
 LedgerEvent = (
     ExtractEvent | ShipEvent | ReceiveEvent | TransformEvent | AdjustEvent | ClaimEvent
-    | RevocationEvent | RegistryEvent
+    | RevocationEvent | RegistryEvent | CaseEvent
 )  # fmt: skip
 EVENT_TYPES = (
     "extract", "ship", "receive", "transform", "adjust", "claim", "revocation", "participant",
-    "facility", "licence", "accreditation", "audit",
+    "facility", "licence", "accreditation", "audit", "licensing", "agreement",
+    "agreement-review", "dispute", "statement", "ruling",
 )  # fmt: skip
 
 
@@ -384,6 +392,10 @@ def _registry(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
     return RegistryEvent(*base, obj, record)
 
 
+def _case(obj: dict[str, Any], subject: str, base: Base) -> LedgerEvent:
+    return CaseEvent(*base, obj)
+
+
 _PARSERS = {
     "extract": _extract,
     "ship": _ship,
@@ -397,4 +409,10 @@ _PARSERS = {
     "licence": _registry,
     "accreditation": _registry,
     "audit": _registry,
+    "licensing": _case,
+    "agreement": _case,
+    "agreement-review": _case,
+    "dispute": _case,
+    "statement": _case,
+    "ruling": _case,
 }

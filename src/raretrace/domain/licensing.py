@@ -29,12 +29,49 @@ AUDIT_RESULTS: tuple[str, ...] = ("pass", "conditional", "fail")
 
 _LICENCE_FIELDS = frozenset(
     ("id", "holder", "facility", "kind", "regime", "authority", "events", "lots", "valid_from",
-     "valid_until")
+     "valid_until", "suspensions", "revoked")
 )  # fmt: skip
 _ACCREDITATION_FIELDS = frozenset(("id", "auditor", "standards", "valid_from", "valid_until"))
 _AUDIT_FIELDS = frozenset(
     ("id", "facility", "auditor", "standard", "date", "valid_until", "result", "findings")
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """A time a licence did not count: from ``start`` until ``end`` (None: still suspended),
+    half-open like validity; set by the authority's ``licensing`` events (docs/clearinghouse.md)."""
+
+    start: str
+    reason: str
+    end: str | None = None
+    by: str = ""
+
+    def covers(self, time: str) -> bool:
+        return _within(self.start, self.end, time)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"from": display_time(self.start), "reason": self.reason}
+        if self.end is not None:
+            doc["until"] = display_time(self.end)
+        if self.by:
+            doc["by"] = self.by
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceRevocation:
+    """A licence withdrawn for good from ``at`` on."""
+
+    at: str
+    reason: str
+    by: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"at": display_time(self.at), "reason": self.reason}
+        if self.by:
+            doc["by"] = self.by
+        return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +90,39 @@ class Licence:
     #: empty means a general licence covering every export by the holder while valid.
     events: tuple[str, ...] = ()
     lots: tuple[str, ...] = ()
+    #: Periods it was suspended, oldest first (only the last may be open).
+    suspensions: tuple[Suspension, ...] = ()
+    revoked: LicenceRevocation | None = None
 
     def valid_at(self, time: str) -> bool:
-        """Whether ``time`` (normalized) falls in ``[valid_from, valid_until)``."""
-        return _within(self.valid_from, self.valid_until, time)
+        """Whether ``time`` (normalized) falls in ``[valid_from, valid_until)``, outside every
+        suspension and before any revocation."""
+        return self.invalid_at(time) is None
+
+    def invalid_at(self, time: str) -> str | None:
+        """Why the licence did not count at ``time`` (its dates, a suspension, a revocation),
+        or None if it did; the words a compliance pack shows."""
+        if self.revoked is not None and time >= self.revoked.at:
+            return (
+                f"licence {self.id!r} revoked on {self.revoked.at[:10]} ({self.revoked.reason})"
+            )
+        for pause in self.suspensions:
+            if pause.covers(time):
+                until = f" to {pause.end[:10]}" if pause.end else ", not reinstated"
+                return (
+                    f"licence {self.id!r} suspended from {pause.start[:10]}{until}"
+                    f" ({pause.reason})"
+                )
+        if not _within(self.valid_from, self.valid_until, time):
+            until = self.valid_until[:10] if self.valid_until else "no end"
+            return f"licence {self.id!r} valid {self.valid_from[:10]} to {until}"
+        return None
+
+    @property
+    def suspended(self) -> Suspension | None:
+        """The suspension in force now (the last one, if it has no end), or None."""
+        last = self.suspensions[-1] if self.suspensions else None
+        return last if last is not None and last.end is None else None
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"id": self.id, "holder": self.holder, "kind": self.kind}
@@ -72,6 +138,10 @@ class Licence:
         doc["valid_from"] = display_time(self.valid_from)
         if self.valid_until is not None:
             doc["valid_until"] = display_time(self.valid_until)
+        if self.suspensions:
+            doc["suspensions"] = [pause.to_json() for pause in self.suspensions]
+        if self.revoked is not None:
+            doc["revoked"] = self.revoked.to_json()
         return doc
 
 
@@ -260,9 +330,68 @@ def parse_licence(obj: object, known: Registry) -> Licence:
         regime=_label(doc, "regime", subject, required=kind == "export"),
         events=events,
         lots=lots,
+        suspensions=_suspensions(doc.get("suspensions", []), subject),
+        revoked=_revocation(doc.get("revoked"), subject),
     )
     _period(licence.valid_from, licence.valid_until, subject, ("valid_from", "valid_until"))
     return licence
+
+
+def _suspensions(value: object, subject: str) -> tuple[Suspension, ...]:
+    """A licence's ``suspensions``: [{from, until?, reason, by?}], in time order, only the
+    last one open."""
+    if not isinstance(value, list):
+        raise ValidationError("registry-format", subject, "'suspensions' must be a list")
+    out: list[Suspension] = []
+    for i, item in enumerate(value):
+        where = f"suspensions[{i}]"
+        doc = _part(item, f"{subject} {where}", ("from", "until", "reason", "by"))
+        start = _time(doc, "from", f"{subject} {where}") or ""
+        end = _time(doc, "until", f"{subject} {where}", required=False)
+        if end is not None:
+            _period(start, end, f"{subject} {where}", ("from", "until"))
+        if out and (out[-1].end is None or start < out[-1].end):
+            raise ValidationError(
+                "registry-dates",
+                subject,
+                f"{where} starts before the suspension before it ended; suspensions are listed"
+                " oldest first and do not overlap",
+            )
+        out.append(Suspension(start, _reason(doc, subject), end, _by(doc, subject)))
+    return tuple(out)
+
+
+def _revocation(value: object, subject: str) -> LicenceRevocation | None:
+    if value is None:
+        return None
+    doc = _part(value, f"{subject} revoked", ("at", "reason", "by"))
+    return LicenceRevocation(_time(doc, "at", subject) or "", _reason(doc, subject),
+                             _by(doc, subject))  # fmt: skip
+
+
+def _part(value: object, where: str, fields: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError("registry-format", where, f"must be an object, got {value!r}")
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ValidationError(
+            "registry-format", where, f"unknown field(s) {unknown}; the fields are {fields}"
+        )
+    return value
+
+
+def _reason(doc: Mapping[str, Any], subject: str) -> str:
+    reason = doc.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError(
+            "registry-format", subject, f"a suspension or revocation needs a 'reason', got {reason!r}"
+        )
+    return reason
+
+
+def _by(doc: Mapping[str, Any], subject: str) -> str:
+    value = doc.get("by")
+    return "" if value is None else check_id(value, subject, "by", rule="registry-format")
 
 
 def parse_accreditation(obj: object, known: Registry) -> Accreditation:

@@ -60,6 +60,9 @@ class Participant:
     keys: tuple[ParticipantKey, ...] = ()
     #: Some of ``operator``, ``auditor``, ``authority`` (domain/licensing.py ROLES).
     roles: tuple[str, ...] = ("operator",)
+    #: ISO 3166-2 code of the state or province it belongs to (``MY-08``, Perak), or "": an
+    #: authority's jurisdiction is its country, narrowed to this subdivision when given.
+    subdivision: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ class Facility:
     lat: float | None = None
     lon: float | None = None
     capacity_t_per_year: float | None = None
+    #: ISO 3166-2 code of the state or province it is in (``MY-06``, Pahang), or "".
+    subdivision: str = ""
 
     @property
     def stage(self) -> str:

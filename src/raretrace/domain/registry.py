@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.ids import check_id
@@ -22,6 +22,10 @@ from raretrace.domain.licensing import (
     parse_roles,
 )
 from raretrace.domain.model import STAGES, Facility, Participant
+
+if TYPE_CHECKING:
+    from raretrace.domain.agreements import Agreement
+    from raretrace.domain.disputes import Dispute
 
 #: The largest yearly capacity a facility may declare, in tonnes: 10^9 t, about what the
 #: three biggest iron-ore miners ship in a year together and thousands of times the largest
@@ -56,6 +60,9 @@ class Registry:
     #: Every participant key with the log positions that bound it, where the registry was
     #: built from logged records (``add`` with a position); empty otherwise.
     keys: KeyHistory = field(default_factory=KeyHistory)
+    #: The clearinghouse's cases (docs/clearinghouse.md): agreements under review, disputes.
+    agreements: dict[str, Agreement] = field(default_factory=dict)
+    disputes: dict[str, Dispute] = field(default_factory=dict)
 
     def copy(self) -> Registry:
         """A copy whose record maps can change without touching this one."""
@@ -66,7 +73,18 @@ class Registry:
             dict(self.accreditations),
             dict(self.audits),
             self.keys,  # immutable
+            dict(self.agreements),
+            dict(self.disputes),
         )
+
+    def add_case(self, case: Agreement | Dispute) -> None:
+        """Add or replace an agreement or a dispute (the caller has validated it)."""
+        from raretrace.domain.agreements import Agreement  # agreements imports this module
+
+        if isinstance(case, Agreement):
+            self.agreements[case.id] = case
+        else:
+            self.disputes[case.id] = case
 
     def facility(self, facility_id: str) -> Facility:
         try:
@@ -127,6 +145,23 @@ def _country(obj: Mapping[str, Any], key: str, subject: str) -> str:
     return value
 
 
+def _subdivision(obj: Mapping[str, Any], country: str, subject: str) -> str:
+    """An optional ISO 3166-2 subdivision code of ``country`` (``MY-08``), or ""."""
+    value = obj.get("subdivision")
+    if value is None or value == "":
+        return ""
+    prefix, _, part = value.partition("-") if isinstance(value, str) else ("", "", "")
+    shape = 1 <= len(part) <= 3 and part.isascii() and part.isalnum() and part == part.upper()
+    if prefix != country or not shape:
+        raise ValidationError(
+            "registry-format",
+            subject,
+            f"field 'subdivision' must be an ISO 3166-2 code of {country} such as"
+            f" '{country}-08', got {value!r}",
+        )
+    return str(value)
+
+
 def _number(obj: Mapping[str, Any], key: str, subject: str) -> float | None:
     value = obj.get(key)
     if value is None:
@@ -162,12 +197,14 @@ def parse_participant(obj: object) -> Participant:
     if not isinstance(obj, Mapping):
         raise ValidationError("registry-format", "participant", f"must be an object, got {obj!r}")
     subject = f"participant {obj.get('id')!r}"
+    country = _country(obj, "country", subject)
     return Participant(
         id=check_id(obj.get("id"), subject, "id", rule="registry-format"),
         name=_text(obj, "name", subject),
-        country=_country(obj, "country", subject),
+        country=country,
         keys=parse_keys(obj.get("keys"), subject),
         roles=parse_roles(obj.get("roles"), subject),
+        subdivision=_subdivision(obj, country, subject),
     )
 
 
@@ -222,6 +259,7 @@ def parse_facility(obj: object, participants: Mapping[str, Participant]) -> Faci
         lat=_number(obj, "lat", subject),
         lon=_number(obj, "lon", subject),
         capacity_t_per_year=_number(obj, "capacity_t_per_year", subject),
+        subdivision=_subdivision(obj, country, subject),
     )
 
 

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from raretrace.domain import provenance
+from raretrace.domain.casework import Step
 from raretrace.domain.claims import claimed_provenance
+from raretrace.domain.clearinghouse import COUNCIL_TYPES, Case, apply_case, apply_correction
 from raretrace.domain.elements import CONSERVED, ELEMENT_ORDER
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
+    CaseEvent,
     ClaimEvent,
     ExtractEvent,
     LedgerEvent,
@@ -83,6 +86,8 @@ class Effects:
     links: list[tuple[str, str, float]] = field(default_factory=list)
     discrepancy: Discrepancy | None = None
     record: RegistryRecord | None = None
+    #: An agreement or dispute as the event leaves it (docs/clearinghouse.md).
+    case: Case | None = None
 
 
 def _lot_gone_message(lot: Lot) -> str:
@@ -483,6 +488,13 @@ def apply_registry(state: LedgerState, event: RegistryEvent, seq: int, tol: Tole
     return Effects(record=record)
 
 
+def apply_case_event(state: LedgerState, event: CaseEvent, seq: int, tol: Tolerance) -> Effects:
+    """A clearinghouse step (licensing, agreement, review, dispute, statement, ruling)."""
+    step = Step(event.id, seq, event.time)
+    done = apply_case(state, event_type=event.type, raw=event.raw, actor=event.actor, step=step)
+    return Effects(record=done.licence, case=done.case)
+
+
 _APPLY = {
     ExtractEvent: apply_extract,
     ShipEvent: apply_ship,
@@ -492,13 +504,20 @@ _APPLY = {
     ClaimEvent: apply_claim,
     RevocationEvent: apply_revocation,
     RegistryEvent: apply_registry,
+    CaseEvent: apply_case_event,
 }
+#: Events that answer a dispute's ruling with ``"corrects"`` (docs/clearinghouse.md).
+_CORRECTABLE = (ExtractEvent, ShipEvent, ReceiveEvent, TransformEvent, AdjustEvent, ClaimEvent)
 
 
 def apply(state: LedgerState, event: LedgerEvent, seq: int, tol: Tolerance) -> Effects:
     """What ``event`` (to be number ``seq`` in the log) does, or the rule it breaks."""
-    if not isinstance(event, RegistryEvent | RevocationEvent):
+    council = isinstance(event, CaseEvent) and event.type in COUNCIL_TYPES
+    if not (council or isinstance(event, RegistryEvent | RevocationEvent)):
         _check_participant(state, event.actor, event)
     rule = _APPLY[type(event)]
     effects: Effects = rule(state, event, seq, tol)  # type: ignore[operator]
+    if "corrects" in event.raw and isinstance(event, _CORRECTABLE):
+        step = Step(event.id, seq, event.time)
+        effects.case = apply_correction(state, raw=event.raw, actor=event.actor, step=step)
     return effects

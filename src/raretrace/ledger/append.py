@@ -23,8 +23,10 @@ from sqlalchemy import Connection, text
 
 from raretrace.domain import jsontext
 from raretrace.domain.errors import ConfigError, RaretraceError, ValidationError
+from raretrace.domain.clearinghouse import case_lots
 from raretrace.domain.events import (
     AdjustEvent,
+    CaseEvent,
     ClaimEvent,
     LedgerEvent,
     ReceiveEvent,
@@ -98,6 +100,8 @@ def _referenced_lots(event: LedgerEvent) -> list[str]:
         return [event.lot]
     if isinstance(event, RevocationEvent):
         return [] if event.lot is None else [event.lot]
+    if isinstance(event, CaseEvent):  # a dispute may name a lot (docs/clearinghouse.md)
+        return case_lots(event.raw)
     if isinstance(event, TransformEvent):
         return [i.lot for i in event.inputs] + [o.lot for o in event.outputs]
     outputs = getattr(event, "outputs", ())

@@ -28,10 +28,12 @@ from sqlalchemy import Connection, func, select
 from raretrace.domain import jsontext, lineage
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import parse_event
+from raretrace.domain.clearinghouse import CASE_KINDS, Case, moved
 from raretrace.domain.licensing import ComplianceRecord
 from raretrace.domain.model import Lot
 from raretrace.domain.registry import Registry
 from raretrace.domain.rules import Effects, apply
+from raretrace.ledger.audit_cases import compare_cases
 from raretrace.ledger.audit_log import _LogCheck
 from raretrace.ledger.audit_report import (
     CHUNK,
@@ -69,17 +71,26 @@ class _Replay:
     registry: Registry = field(default_factory=Registry)
     lots: dict[str, Lot] = field(default_factory=dict)
     record_seq: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: The clearinghouse (docs/clearinghouse.md): each case's last event, and every step.
+    case_seq: dict[str, int] = field(default_factory=dict)
+    case_steps: list[tuple[int, str, str]] = field(default_factory=list)
 
     def lot(self, lot_id: str) -> Lot | None:
         return self.lots.get(lot_id)
 
-    def take(self, seq: int, effects: Effects) -> None:
+    def take(self, seq: int, effects: Effects, event_type: str = "") -> None:
         for lot in effects.lots:
             self.lots[lot.id] = lot
         record = effects.record
         if record is not None:
             self.registry.add(record, seq)  # keys dated by log position
             self.record_seq[(registry_record_json(record)[0], record.id)] = seq
+        if effects.case is not None:
+            self.registry.add_case(effects.case)
+            self.case_seq[f"{CASE_KINDS[type(effects.case)]}:{effects.case.id}"] = seq
+        step = moved(event_type, effects.record, effects.case)
+        if step is not None:
+            self.case_steps.append((seq, *step))
 
 
 class _Merge:
@@ -217,7 +228,7 @@ class _Audit:
         except ValueError as exc:
             self.report.add("rules", "events", key, f"body is not JSON: {exc}")
             effects = Effects()
-        self.replay.take(seq, effects)
+        self.replay.take(seq, effects, row[2])
         self.links.at(seq, _links(seq, effects))
         self.discrepancies.at(seq, _discrepancy(seq, effects))
 
@@ -336,6 +347,9 @@ class _Audit:
             self._compare_record(
                 "facilities", f"facility {fid!r}", facilities.pop(fid, None), expected
             )
+        cases: dict[str, Case] = {f"agreement:{k}": v for k, v in reg.agreements.items()}
+        cases.update({f"dispute:{k}": v for k, v in reg.disputes.items()})
+        compare_cases(self.conn, cases, self.replay.case_seq, self.replay.case_steps, self.report)
         records = self._compare_compliance_records()
         for table, extra in (
             ("participants", participants), ("facilities", facilities),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from raretrace.domain.clearinghouse import Case, moved
 from raretrace.domain.model import Lot, Participant
 from raretrace.domain.registry import Registry, RegistryRecord
 from raretrace.domain.rules import Discrepancy, Effects
@@ -27,6 +28,10 @@ class BatchState:
     links: list[dict[str, Any]] = field(default_factory=list)
     discrepancies: list[tuple[int, Discrepancy]] = field(default_factory=list)
     records: list[tuple[int, RegistryRecord]] = field(default_factory=list)
+    #: Agreements and disputes as accepted events left them, and each clearinghouse step's
+    #: (seq, kind, id): docs/clearinghouse.md.
+    cases: list[tuple[int, Case]] = field(default_factory=list)
+    case_steps: list[dict[str, Any]] = field(default_factory=list)
     bodies: dict[str, str] = field(default_factory=dict)
     #: Whether a participant record (and so possibly its keys) changed in this batch.
     keys_changed: bool = False
@@ -54,4 +59,10 @@ class BatchState:
             self.registry.add(effects.record, seq)  # dates its keys by log position
             self.keys_changed = self.keys_changed or isinstance(effects.record, Participant)
             self.records.append((seq, effects.record))
+        if effects.case is not None:
+            self.registry.add_case(effects.case)
+            self.cases.append((seq, effects.case))
+        step = moved(event_row["type"], effects.record, effects.case)
+        if step is not None:
+            self.case_steps.append({"seq": seq, "kind": step[0], "id": step[1]})
         return seq

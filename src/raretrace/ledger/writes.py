@@ -16,6 +16,7 @@ from raretrace.ledger.cache import LotCache
 from raretrace.store import schema
 from raretrace.store.bulk import executemany
 from raretrace.store.rows import (
+    case_row,
     compliance_record_row,
     lot_to_row,
     provenance_to_json,
@@ -50,6 +51,7 @@ def write_batch(conn: Connection, state: BatchState, cache: LotCache) -> list[tu
         return []
     executemany(conn, _INSERTS["events"], state.events)
     _write_records(conn, state)
+    _write_cases(conn, state)
     new_rows: list[dict[str, Any]] = []
     full_updates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -108,3 +110,15 @@ def _write_compliance_record(conn: Connection, record: ComplianceRecord, seq: in
     where = (table.c.kind == kind) & (table.c.id == record.id)
     if conn.execute(update(table).where(where).values(values)).rowcount == 0:
         conn.execute(insert(table).values(kind=kind, id=record.id, **values))
+
+
+def _write_cases(conn: Connection, state: BatchState) -> None:
+    """The clearinghouse's projections: each case as the batch's last event left it, and one
+    ``case_steps`` row per step (docs/clearinghouse.md)."""
+    for seq, case in state.cases:
+        name, values = case_row(case, seq)
+        table = schema.metadata.tables[name]
+        if conn.execute(update(table).where(table.c.id == case.id).values(values)).rowcount == 0:
+            conn.execute(insert(table).values(id=case.id, **values))
+    if state.case_steps:
+        conn.execute(insert(schema.case_steps), state.case_steps)

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from raretrace.domain import jsontext
+from raretrace.domain.agreements import Agreement, agreement_from_json
+from raretrace.domain.clearinghouse import Case
+from raretrace.domain.disputes import dispute_from_json
 from raretrace.domain.licensing import RECORD_KINDS, ComplianceRecord
 from raretrace.domain.model import Facility, Lot, Participant, Provenance
 from raretrace.domain.provenance import from_json, to_json
@@ -94,6 +97,8 @@ def facility_to_json(f: Facility) -> dict[str, Any]:
         "capacity_t_per_year": f.capacity_t_per_year,
         "technology_origin": f.technology_origin,
         "cahra": f.cahra,
+        # Only when set, so records registered before subdivisions existed stay as they were.
+        **({"subdivision": f.subdivision} if f.subdivision else {}),
     }
 
 
@@ -104,6 +109,8 @@ def participant_to_json(p: Participant) -> dict[str, Any]:
         doc["keys"] = [k.to_json() for k in p.keys]
     if p.roles != ("operator",):  # the default is left out, so older records stay as they were
         doc["roles"] = list(p.roles)
+    if p.subdivision:
+        doc["subdivision"] = p.subdivision
     return doc
 
 
@@ -120,3 +127,20 @@ def compliance_record_row(record: ComplianceRecord, seq: int) -> dict[str, Any]:
     """The ``registry_records`` row of a licence, accreditation or audit (all but ``kind``
     and ``id``); ``seq`` is the registry event that recorded it."""
     return {"body": json.dumps(record.to_json(), separators=(",", ":")), "seq": seq}
+
+
+def case_row(case: Case, seq: int) -> tuple[str, dict[str, Any]]:
+    """The table (``agreements`` or ``disputes``) and row (all but ``id``) of a clearinghouse
+    case as event ``seq`` left it."""
+    body = json.dumps(case.to_json(), separators=(",", ":"), ensure_ascii=False)
+    if isinstance(case, Agreement):
+        return "agreements", {"kind": case.terms.kind, "status": case.status,
+                              "submitted_by": case.submitted_by, "body": body, "seq": seq}  # fmt: skip
+    return "disputes", {"status": case.status, "opened_by": case.opened_by, "body": body,
+                        "seq": seq}  # fmt: skip
+
+
+def case_from_row(table: str, body: str) -> Case:
+    """Inverse of ``case_row``."""
+    doc = json.loads(body)
+    return agreement_from_json(doc) if table == "agreements" else dispute_from_json(doc)

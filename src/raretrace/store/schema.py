@@ -261,3 +261,43 @@ analytics_shipped = _grained(
     Column("facility", String(200), nullable=False),
     value=(Column("kg", Float, nullable=False),),
 )
+
+# -- The clearinghouse (docs/clearinghouse.md; added in 0009). Projections of the
+# clearinghouse's events, written by the append path like the registry and compared by the
+# audit with its replay: ``body`` is the case as its last event (``seq``) left it (JSON).
+
+#: REE agreements submitted to the council, with their review state.
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
+    Index("ix_agreements_status", "status"),
+)
+
+#: Disputes between participants, with their statements and ruling.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("seq", BigInteger, ForeignKey("events.seq"), nullable=False),
+    Index("ix_disputes_status", "status"),
+)
+
+#: Every clearinghouse step: which licence, agreement or dispute (``kind``, ``id``) the event
+#: ``seq`` moved, for their histories.
+case_steps = Table(
+    "case_steps",
+    metadata,
+    Column("seq", BigInteger, ForeignKey("events.seq"), primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("id", String(200), nullable=False),
+    Index("ix_case_steps_case", "kind", "id", "seq"),
+)

@@ -23,6 +23,7 @@ from raretrace.domain.model import Lot, display_time
 from raretrace.domain.registry import Registry, parse_facility, parse_participant, parse_record
 from raretrace.domain.rules import Discrepancy
 from raretrace.store import schema
+from raretrace.store.cases import load_cases
 from raretrace.store.engine import Access, open_engine, unusable_database
 from raretrace.store.rows import lot_from_row
 
@@ -183,6 +184,7 @@ class Store:
         records = conn.execute(select(table.c.kind, table.c.body))
         for kind, body in sorted(records, key=lambda r: _RECORD_ORDER.index(r.kind)):
             reg.add(parse_record(kind, json.loads(body), reg))
+        load_cases(conn, reg)  # the clearinghouse's agreements and disputes
         return reg
 
     # -- lots -------------------------------------------------------------------------------

@@ -68,9 +68,8 @@ def _licence_problem(ctx: CheckContext, facts: Facts, event: SiteEvent) -> str |
         if lic.kind != kind or lic.facility != event.facility:
             continue
         problem = licence_standing(lic, ctx.registry)
-        if problem is None and not lic.valid_at(event.time):
-            until = lic.valid_until[:10] if lic.valid_until else "no end"
-            problem = f"licence {lic.id!r} valid {lic.valid_from[:10]} to {until}"
+        if problem is None:  # its dates, or a suspension or revocation (docs/clearinghouse.md)
+            problem = lic.invalid_at(event.time)
         if problem is None:
             return None
         notes.append(problem)
