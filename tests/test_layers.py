@@ -58,6 +58,7 @@ RULES: dict[str, Rule] = {
     "interop": Rule(forbidden=(*EDGES, "raretrace.service")),
     "demo": Rule(forbidden=(*EDGES, "raretrace.service", "raretrace.store")),
     "service": Rule(forbidden=EDGES),
+    "clearinghouse": Rule(forbidden=EDGES),  # service functions of docs/clearinghouse.md
     "cli": Rule(forbidden=DATABASE),  # servecmd starts the API
     "api": Rule(forbidden=(*DATABASE, "raretrace.cli")),
     "web": Rule(forbidden=(*DATABASE, "raretrace.cli")),  # an edge, mounted by the API

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from raretrace.cli import tour, tourcharts
 from raretrace.cli.democerts import issue_demo_certificates
 from raretrace.cli.main import app, err, out
+from raretrace.clearinghouse.demoworld import record_demo_casework
 from raretrace.demo.simulation import MIN_EVENTS
 from raretrace.domain.errors import ConfigError
 from raretrace.service import ledger as service
@@ -109,6 +110,7 @@ def demo(
             stream = zip(itertools.count(1), signed_events(events, seed=seed, keys=keys))
             with ledger:
                 report = ledger.ingest(stream, on_batch=tick)
+                record_demo_casework(ledger, keys)  # the clearinghouse's year
         elapsed = time.perf_counter() - started
         certificates = issue_demo_certificates(db, store, directory, as_of=tour.LATER, seed=seed)
     try:

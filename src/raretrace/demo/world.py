@@ -17,7 +17,9 @@ _FACILITY_FIELDS = (
     "id", "name", "operator", "country", "region", "stage", "lat", "lon",
     "capacity_t_per_year", "technology_origin", "cahra",
 )  # fmt: skip
-_EXTRA_FIELDS = ("status", "capacity_unit", "reference_id", "sources", "verified", "assumptions")
+_EXTRA_FIELDS = (
+    "status", "capacity_unit", "reference_id", "sources", "verified", "assumptions", "subdivision",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,8 @@ def _participant(obj: Mapping[str, Any]) -> dict[str, Any]:
     out = {"id": obj["id"], "name": obj["name"], "country": obj["country"]}
     if "roles" in obj:
         out["roles"] = list(obj["roles"])
+    if "subdivision" in obj:  # a state authority's jurisdiction (docs/clearinghouse.md)
+        out["subdivision"] = obj["subdivision"]
     return out
 
 
