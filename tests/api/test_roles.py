@@ -66,6 +66,10 @@ class World:
     own_event: dict[str, object]
     witness: CosignatureSigner
     did: dict[str, object]
+    #: The clearinghouse: per role allowed to file, its own signed steps (already recorded,
+    #: so the walk's resubmission is a replay); the cases the walk reads.
+    filed: dict[str, dict[str, dict[str, object]]]
+    cases: dict[str, str]
 
 
 def _scoped_ids(ledger: DemoLedger) -> tuple[dict[str, str], dict[str, str], str]:
@@ -126,8 +130,75 @@ def world(demo_ledger: DemoLedger) -> World:
         store.close()
     if body["actor"] != operator:  # the operator's own event, to resubmit idempotently
         raise AssertionError("the operator's visible event is not its own")
+    filed, cases = _clearinghouse(demo_ledger, tokens, event, operator)
     return World(demo_ledger, tokens, lot, event, body,
-                 CosignatureSigner.from_skey(skey), did)  # fmt: skip
+                 CosignatureSigner.from_skey(skey), did, filed, cases)  # fmt: skip
+
+
+def _clearinghouse(
+    ledger: DemoLedger, tokens: dict[str, str | None], event: dict[str, str], operator: str
+) -> tuple[dict[str, dict[str, dict[str, object]]], dict[str, str]]:
+    """Each filing role's agreement, dispute and statement, signed and recorded through the
+    service; the council's review and ruling on them; the authority's licensing event."""
+    from raretrace.service.ledgers import open_store
+
+    store = open_store(ledger.db)
+    try:
+        with store.engine.connect() as conn:
+            renewal = json.loads(store.event_bodies(conn, [RENEWAL])[RENEWAL])
+    finally:
+        store.close()
+    other = {"operator": "lynas-au" if operator != "lynas-au" else "lynas-my",
+             "authority": "lynas-my"}  # fmt: skip
+    disputed = {"operator": event["operator"], "authority": RENEWAL}
+    who = {"operator": operator, "authority": "aelb-my"}
+    filed: dict[str, dict[str, dict[str, object]]] = {}
+    with serving(ledger) as running:
+        for role, participant in who.items():
+            steps = _steps(participant, other[role], disputed[role], f"W-{role}")
+            filed[role] = {k: ledger.sign(v) for k, v in steps.items()}
+            with running.client(tokens[role]) as http:
+                for path, key in (
+                    ("/v1/agreements", "agreement"),
+                    ("/v1/disputes", "dispute"),
+                    (f"/v1/disputes/D-W-{role}/statements", "statement"),
+                ):
+                    done = http.post(path, json=filed[role][key])
+                    assert done.status_code == 200, done.text
+        filed["authority"]["licensing"] = renewal
+        with running.client(tokens["council"]) as http:
+            for path, body in COUNCIL_STEPS.items():
+                done = http.post(path, json=body)
+                assert done.status_code == 200, done.text
+    return filed, {"agreement": "AGR-LAMP-OFFTAKE-2025", "dispute": "D-W-authority"}
+
+
+RENEWAL = "demo:licensing:LIC-LAMP-OP:renew:2025-11-20"
+COUNCIL_STEPS = {
+    "/v1/agreements/AGR-W-operator/reviews": {"status": "under-review"},
+    "/v1/disputes/D-W-authority/ruling": {"outcome": "dismissed", "reasons": "no case made"},
+}
+
+
+def _steps(participant: str, other: str, disputed: str, name: str) -> dict[str, dict[str, object]]:
+    digest = "0" * 64
+    return {
+        "agreement": {"id": f"agr-{name}", "type": "agreement", "time": "2026-01-05T00:00:00Z",
+                      "actor": participant,
+                      "agreement": {"id": f"AGR-{name}", "title": "A walk's offtake",
+                                    "kind": "offtake",
+                                    "parties": [{"name": participant, "country": "MY",
+                                                 "participant": participant},
+                                                {"name": "A buyer abroad", "country": "JP"}],
+                                    "jurisdictions": ["MY"], "dates": {"signed": "2026-01-02"},
+                                    "documents": [{"name": "a.pdf", "sha256": digest}]}},
+        "dispute": {"id": f"dsp-{name}", "type": "dispute", "time": "2026-01-05T00:00:00Z",
+                    "actor": participant,
+                    "dispute": {"id": f"D-{name}", "about": {"event": disputed},
+                                "respondents": [other], "summary": "a walk's dispute"}},
+        "statement": {"id": f"st-{name}", "type": "statement", "time": "2026-01-06T00:00:00Z",
+                      "actor": participant, "dispute": f"D-{name}", "text": "our statement"},
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +268,37 @@ CALLS: dict[str, Call] = {
     "POST /v1/log/cosignatures": lambda h, w, r: h.post(
         "/v1/log/cosignatures", json=_cosigned(h, w)
     ),
+    "GET /v1/licences": lambda h, w, r: h.get("/v1/licences"),
+    "GET /v1/licences/{licence}": lambda h, w, r: h.get("/v1/licences/LIC-LAMP-OP"),
+    "GET /v1/agreements": lambda h, w, r: h.get("/v1/agreements"),
+    "GET /v1/agreements/{agreement}": lambda h, w, r: h.get(
+        f"/v1/agreements/{w.cases['agreement']}"
+    ),
+    "GET /v1/disputes": lambda h, w, r: h.get("/v1/disputes"),
+    "GET /v1/disputes/{dispute}": lambda h, w, r: h.get(f"/v1/disputes/{w.cases['dispute']}"),
+    "POST /v1/licensing": lambda h, w, r: h.post("/v1/licensing", json=_filed(w, r, "licensing")),
+    "POST /v1/agreements": lambda h, w, r: h.post("/v1/agreements", json=_filed(w, r, "agreement")),
+    "POST /v1/disputes": lambda h, w, r: h.post("/v1/disputes", json=_filed(w, r, "dispute")),
+    "POST /v1/disputes/{dispute}/statements": lambda h, w, r: h.post(
+        f"/v1/disputes/D-W-{_filer(r)}/statements", json=_filed(w, r, "statement")
+    ),
+    "POST /v1/agreements/{agreement}/reviews": lambda h, w, r: h.post(
+        "/v1/agreements/AGR-W-operator/reviews",
+        json=COUNCIL_STEPS["/v1/agreements/AGR-W-operator/reviews"],
+    ),
+    "POST /v1/disputes/{dispute}/ruling": lambda h, w, r: h.post(
+        "/v1/disputes/D-W-authority/ruling", json=COUNCIL_STEPS["/v1/disputes/D-W-authority/ruling"]
+    ),
 }
+
+
+def _filer(role: str) -> str:
+    """The filing role whose steps a role resubmits (its own, or the operator's)."""
+    return role if role in ("operator", "authority") else "operator"
+
+
+def _filed(w: World, role: str, step: str) -> dict[str, object]:
+    return w.filed[_filer(role)].get(step) or w.filed["authority"][step]
 
 
 def _tile(http: httpx.Client, kind: str) -> str:

@@ -318,6 +318,109 @@ SPECS: dict[str, Spec] = {
         },
     ),
     "revoke": (
+    # The clearinghouse (docs/clearinghouse.md), on the demo's licences, agreements, disputes.
+    "licence issue": (
+        {
+            "licence_id": "LIC-WALK",
+            "--key": "inputs/keys/ptg-pahang.key",
+            "--holder": "lynas-my",
+            "--kind": "operating",
+            "--valid-from": "2026-01-01T00:00:00Z",
+            "--valid-until": "2027-01-01T00:00:00Z",
+            "--facility": "MY-LYNAS-HRE2",
+            "--db": "ledger.db",
+        },
+        {
+            "licence_id": ["", RLO, "LIC-LAMP-OP"],
+            "--key": [*BAD_IN, TEXT, "inputs/keys/lynas-my.key"],
+            "--holder": ["", RLO, "ghost"],
+            "--kind": ["", "mining"],
+            "--valid-from": ["", "yesterday", "2026-02-30T00:00:00Z"],
+            "--valid-until": ["", "2020-01-01T00:00:00Z"],
+            "--facility": ["", RLO, "MY-PERAK-KENERING"],  # the last: another state's
+            "--regime": ["", RLO],
+            "--time": ["", "yesterday"],
+            "--db": BAD_DB,
+        },
+    ),
+    "licence renew": (
+        {"licence_id": "LIC-LAMP-OP", "--key": "inputs/keys/aelb-my.key",
+         "--valid-until": "2030-03-02T00:00:00Z", "--db": "ledger.db"},
+        {"licence_id": BAD_ID, "--key": [*BAD_IN, TEXT, "inputs/keys/ptg-perak.key"],
+         "--valid-until": ["", "2020-01-01T00:00:00Z"], "--time": ["", "yesterday"],
+         "--db": BAD_DB},
+    ),
+    "licence suspend": (
+        {"licence_id": "LIC-HRE1-OP", "--key": "inputs/keys/aelb-my.key",
+         "--reason": "inspection", "--db": "ledger.db"},
+        {"licence_id": BAD_ID, "--key": [*BAD_IN, TEXT, "inputs/keys/ptg-perak.key"],
+         "--reason": ["", "   "], "--time": ["", "yesterday"], "--db": BAD_DB},
+    ),
+    "licence reinstate": (
+        {"licence_id": "LIC-KENERING-MINE", "--key": "inputs/keys/ptg-perak.key",
+         "--db": "ledger.db"},
+        {"licence_id": [*BAD_ID, "LIC-LAMP-OP"], "--key": [*BAD_IN, TEXT,
+         "inputs/keys/ptg-pahang.key"], "--reason": ["", "   "], "--time": ["", "yesterday"],
+         "--db": BAD_DB},
+    ),
+    "licence revoke": (
+        {"licence_id": "LIC-RECYCLE-OP", "--key": "inputs/keys/doe-my.key",
+         "--reason": "abandoned", "--db": "ledger.db"},
+        {"licence_id": BAD_ID, "--key": [*BAD_IN, TEXT, "inputs/keys/aelb-my.key"],
+         "--reason": ["", "   "], "--time": ["", "yesterday"], "--db": BAD_DB},
+    ),
+    "licence list": ({"--db": "ledger.db"}, {"--db": BAD_DB}),
+    "licence show": (
+        {"licence_id": "LIC-JSLINK-OP", "--db": "ledger.db"},
+        {"licence_id": BAD_ID, "--db": BAD_DB},
+    ),
+    "agreement submit": (
+        {"terms": "inputs/agreement.json", "--key": "inputs/keys/lynas-my.key",
+         "--db": "ledger.db"},
+        {"terms": [*BAD_IN, TEXT, "inputs/registry.json"],
+         "--key": [*BAD_IN, TEXT, "inputs/keys/lynas-au.key"], "--time": ["", "yesterday"],
+         "--db": BAD_DB},
+    ),
+    "agreement review": (
+        {"agreement_id": "MOU-VN-SEPARATION-2025", "--status": "approved",
+         "--by": "council.asean", "--reason": "sound", "--db": "ledger.db"},
+        {"agreement_id": BAD_ID, "--status": ["", "accepted", "submitted"],
+         "--by": ["", RLO, "vtre"], "--reason": ["", "   "], "--condition": ["", "a condition"],
+         "--public": ["", "secret"], "--time": ["", "yesterday"], "--db": BAD_DB},
+    ),
+    "agreement list": ({"--db": "ledger.db"}, {"--status": ["", "pending"], "--db": BAD_DB}),
+    "agreement show": (
+        {"agreement_id": "AGR-PERAK-SUPPLY-2025", "--db": "ledger.db"},
+        {"agreement_id": BAD_ID, "--db": BAD_DB},
+    ),
+    "dispute open": (
+        {"dispute_id": "D-WALK", "--key": "inputs/keys/{receiver}.key", "--event": "{receipt}",
+         "--respondent": "{respondent}", "--summary": "short", "--lot": "{received_lot}",
+         "--evidence": "inputs/registry.json", "--db": "ledger.db"},
+        {"dispute_id": ["", RLO], "--key": [*BAD_IN, TEXT, "inputs/keys/sgs.key"],
+         "--event": ["", RLO, "NOPE"], "--respondent": ["", RLO, "ghost"],
+         "--summary": ["", "   "], "--lot": ["", RLO, "NOPE"], "--evidence": [MISSING, FOLDER],
+         "--time": ["", "yesterday"], "--db": BAD_DB},
+    ),
+    "dispute statement": (
+        {"dispute_id": "D-WALK", "--key": "inputs/keys/{receiver}.key", "--text": "as filed",
+         "--db": "ledger.db"},
+        {"dispute_id": BAD_ID, "--key": [*BAD_IN, TEXT, "inputs/keys/sgs.key"],
+         "--text": ["", "   "], "--evidence": [MISSING, FOLDER], "--time": ["", "yesterday"],
+         "--db": BAD_DB},
+    ),
+    "dispute rule": (
+        {"dispute_id": "D-WALK", "--outcome": "dismissed", "--by": "council.asean",
+         "--reason": "not shown", "--db": "ledger.db"},
+        {"dispute_id": BAD_ID, "--outcome": ["", "quashed"], "--by": ["", RLO, "{receiver}"],
+         "--reason": ["", "   "], "--corrective-party": ["", RLO, "sgs"],
+         "--corrective-action": ["", "   "], "--time": ["", "yesterday"], "--db": BAD_DB},
+    ),
+    "dispute list": ({"--db": "ledger.db"}, {"--status": ["", "closed"], "--db": BAD_DB}),
+    "dispute show": (
+        {"dispute_id": "D-WALK", "--db": "ledger.db"},
+        {"dispute_id": BAD_ID, "--db": BAD_DB},
+    ),
         {
             "credential_id": "{credential}",
             "--reason": "test",
@@ -512,11 +615,29 @@ def _build(where: Path) -> dict[str, str]:
     return {
         "token": bearer.split("_")[1],
         "lot": lot, "event": event, "key": f"inputs/keys/{first['actor']}.key",
-        "credential": credential,
+        "credential": credential, **_clearinghouse_inputs(where),
     }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
+def _clearinghouse_inputs(where: Path) -> dict[str, str]:
+    """An agreement file, and a receipt its consignee may dispute (with whom and which lot)."""
+    terms = {"id": "AGR-WALK", "title": "An offtake", "kind": "offtake",
+             "parties": [{"name": "Lynas Malaysia", "country": "MY", "participant": "lynas-my"},
+                         {"name": "A buyer", "country": "JP"}],
+             "jurisdictions": ["MY"], "dates": {"signed": "2026-01-02"},
+             "documents": [{"name": "a.pdf", "sha256": "0" * 64}]}  # fmt: skip
+    (where / "inputs" / "agreement.json").write_text(json.dumps(terms))
+    with sqlite3.connect(f"file:{where / 'ledger.db'}?mode=ro&immutable=1", uri=True) as conn:
+        receipt, receiver, body = conn.execute(
+            "SELECT id, actor, body FROM events WHERE type = 'receive' ORDER BY seq LIMIT 1"
+        ).fetchone()
+    conn.close()
+    other = "lynas-au" if receiver != "lynas-au" else "lynas-my"
+    return {"receipt": receipt, "receiver": receiver, "respondent": other,
+            "received_lot": json.loads(body)["lot"]}  # fmt: skip
+
+
 def walk_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """One ledger and its files for every bad case (each must leave it as it was)."""
     where = tmp_path_factory.mktemp("walk")

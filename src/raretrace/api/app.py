@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from raretrace import __version__
-from raretrace.api import errors, routes_log, routes_read, routes_write
+from raretrace.api import errors, routes_clearinghouse, routes_log, routes_read, routes_write
 from raretrace.api.http import BodyLimit
 from raretrace.api.settings import ServiceSettings
 from raretrace.api.state import AppState
@@ -50,7 +50,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     errors.install(app, settings.db)
     app.add_middleware(BodyLimit, single=settings.max_body_bytes, batch=settings.max_batch_bytes)
-    for router in (routes_read.router, routes_write.router, routes_log.router):
+    routers = (routes_read, routes_write, routes_log, routes_clearinghouse)
+    for router in (r.router for r in routers):
         app.include_router(router)
     app.mount(STATIC, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     mount_dashboard(app)  # the web dashboard under /ui (docs/dashboard.md)

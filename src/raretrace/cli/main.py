@@ -448,6 +448,7 @@ def full_app() -> typer.Typer:
         bundlecmd,
         certifycmd,
         checkcmd,
+        clearinghousecmd,
         credentialcmd,
         demo,
         interopcmd,

@@ -41,6 +41,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "certify": (COUNCIL,),
     "read-log-entries": (COUNCIL,),  # entry bundles hold events in clear (docs/service.md)
     "cosign": (WITNESS,),
+    # The clearinghouse (docs/clearinghouse.md): reads cut to the caller (a party sees its own
+    # agreements and disputes in full, everyone the public fields and outcomes); licensing
+    # events signed by the acting authority; agreements, disputes and statements signed by
+    # the filing participant; reviews and rulings recorded by the council.
+    "read-clearinghouse": ROLES,
+    "licensing": (AUTHORITY,),
+    "file-cases": (OPERATOR, AUTHORITY),
+    "council-decisions": (COUNCIL,),
 }
 
 
