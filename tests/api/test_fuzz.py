@@ -113,6 +113,10 @@ def _check(method: str, response: httpx.Response) -> str | None:
         return None if last["summary"]["accepted"] == 0 else "a batch accepted something"
     if response.status_code == 200 and response.headers.get("raretrace-replay") == "true":
         return None  # a mutation that left the accepted event as it was: a safe retry
+    if method == "GET" and response.status_code in (302, 303, 307, 308):
+        # '/v1/..' is '/' once dot segments are removed (RFC 3986 5.2.4): the dashboard's
+        # redirect, which changes nothing
+        return None if response.headers.get("location", "").startswith("/ui") else "redirect"
     if response.status_code < 400:
         return f"{method}: accepted with {response.status_code}"
     body = response.json()
