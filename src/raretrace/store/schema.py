@@ -102,8 +102,10 @@ lots = Table(
     Column("destination", String(200)),
     Column("consignee", String(200)),
     Column("shipped_seq", BigInteger),
-    Index("ix_lots_facility", "facility"),
-    Index("ix_lots_form", "form"),
+    # A page of lots by key, in id order, per facility, form or status (0010).
+    Index("ix_lots_facility_id", "facility", "id"),
+    Index("ix_lots_form_id", "form", "id"),
+    Index("ix_lots_status_id", "status", "id"),
 )
 
 #: Which events touched which lots, and how (created, consumed, shipped, received, adjusted).
