@@ -44,6 +44,8 @@ events = Table(
     Column("actor", String(200), nullable=False),
     Column("body", Text, nullable=False),
     Column("salt", LargeBinary),
+    # The participant events in order, read when a ledger opens (ledger.keylog; 0011).
+    Index("ix_events_type_seq", "type", "seq"),
 )
 
 participants = Table(
