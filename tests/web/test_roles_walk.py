@@ -66,6 +66,7 @@ def _call(page: Any, site: Site, name: str, lot: str) -> Any:
         "/ui/scenarios/run": {"shock": "lynas-outage"},
         "/ui/scenarios/corridor": {},
         "/ui/registry/licences": {"facility": ""},  # allowed: the form's errors (422)
+        "/ui/registry/audits": {"facility": ""},  # likewise
         "/ui/lots/{lot}/certify": {"as_of": "2026-01-01"},
     }
     return page.request.post(url, form=forms[path], max_redirects=0)
@@ -92,7 +93,7 @@ def test_each_role_walks_its_pages(visit: Any, site: Site, role: str) -> None:
         if "{folder}" in name:  # no such credential: the role's refusal comes first
             good = answer.status == (404 if allowed(role, action) else 403)
         elif allowed(role, action):
-            form_errors = name.endswith("licences") and answer.status == 422
+            form_errors = name.endswith(("licences", "audits")) and answer.status == 422
             good = 200 <= answer.status < 300 or form_errors
         else:
             good = answer.status in (403, 404) and "Traceback" not in answer.text()

@@ -10,6 +10,7 @@ the page, 404 for a thing outside its scope), never merely hidden.
 from __future__ import annotations
 
 from raretrace.service.access import (
+    AUDITOR,
     AUTHORITY,
     COUNCIL,
     PERMISSIONS,
@@ -27,11 +28,15 @@ WEB_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # A licence is issued by the authority that grants it (issue 15 §1); the council may
     # record one for any authority, as `registry load` does.
     "issue-licence": (AUTHORITY, COUNCIL),
+    # An audit is recorded by the auditor who did it, for a facility it audits; the council
+    # may record one for any auditor (a first audit widens the auditor's scope).
+    "record-audit": (AUDITOR, COUNCIL),
 }
 
 #: Page (as docs/service.md names it) → the action it needs.
 PAGES: dict[str, str] = {
     "GET /ui/": "read-public",
+    "GET /ui/overview/ready": "read-public",
     "GET /ui/registry": "read-public",
     "GET /ui/facilities/{facility}": "read-public",
     "GET /ui/log": "read-public",
@@ -40,6 +45,7 @@ PAGES: dict[str, str] = {
     "POST /ui/verify": "verify-credential",
     "GET /ui/lots": "read-lots",
     "GET /ui/lots/{lot}": "read-lots",
+    "GET /ui/lots/{lot}/events": "read-lots",
     "GET /ui/lots/{lot}/check": "read-lots",
     "GET /ui/lots/{lot}/bundle": "read-lots",
     "GET /ui/lots/{lot}/credentials/{folder}/{name}": "read-lots",
@@ -49,6 +55,7 @@ PAGES: dict[str, str] = {
     "POST /ui/scenarios/run": "run-scenarios",
     "POST /ui/scenarios/corridor": "run-scenarios",
     "POST /ui/registry/licences": "issue-licence",
+    "POST /ui/registry/audits": "record-audit",
 }
 
 

@@ -6,15 +6,17 @@ serves from installed packages instead of copying them into the repository: Plot
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
 
 import plotly  # type: ignore[import-untyped]
-from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from raretrace.web import views_lot, views_public, views_tools
+from raretrace.web import views_lot, views_public, views_registry, views_tools
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -28,9 +30,28 @@ def _topojson() -> Path:
 
 def mount(app: FastAPI) -> None:
     """Add the dashboard's routes and files to ``app`` (none appear in the OpenAPI)."""
-    for router in (views_public.router, views_lot.router, views_tools.router):
+    for router in (
+        views_public.router,
+        views_registry.router,
+        views_lot.router,
+        views_tools.router,
+    ):
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
+
+    @app.middleware("http")
+    async def server_timing(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """A dashboard answer's server time, as ``Server-Timing`` (the browser's developer
+        tools show it; bench/web.py reports it): ``app`` from request to response headers."""
+        if not request.url.path.startswith("/ui"):
+            return await call_next(request)
+        started = time.perf_counter()
+        response = await call_next(request)
+        spent = 1000 * (time.perf_counter() - started)
+        response.headers["Server-Timing"] = f"app;dur={spent:.1f}"
+        return response
 
     @app.get("/ui/vendor/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:

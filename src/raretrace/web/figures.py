@@ -15,6 +15,7 @@ from raretrace.analytics.plots import concentration_bars, sankey
 from raretrace.analytics.scenario import ScenarioReport
 from raretrace.analytics.scenario_plot import binding_figure, shortfall_figure
 from raretrace.domain.elements import RARE_EARTHS
+from raretrace.service.dashboard import TreeSize
 from raretrace.web.overview import LicenceStatus, Overview
 
 TOPOJSON_URL = "/ui/vendor/topojson/"
@@ -138,3 +139,16 @@ def scenario_charts(report: ScenarioReport) -> Markup:
     return div(shortfall_figure(report), "scenario-unmet", height=420) + div(
         binding_figure(report), "scenario-binding", height=420
     )
+
+
+def tree_size_chart(sizes: Sequence[TreeSize]) -> Markup:
+    """The log's tree size at each stored checkpoint (thinned), over the time it was signed."""
+    fig = go.Figure(go.Scatter(
+        x=[s.time for s in sizes], y=[s.size for s in sizes], mode="lines+markers",
+        line={"shape": "hv", "color": "#1f77b4"}, marker={"size": 4},
+        hovertemplate="%{y:,} entries<br>%{x} UTC<extra></extra>",
+    ))  # fmt: skip
+    fig.update_layout(title="Tree size over time (entries; checkpoint times in UTC)",
+                      xaxis_title="checkpoint signed (UTC)", yaxis_title="entries",
+                      yaxis={"rangemode": "tozero", "tickformat": ","})  # fmt: skip
+    return div(fig, "tree-size", height=360)

@@ -3,8 +3,10 @@ to the mines, with the kg the ledger linked along each edge.
 
 Each lot is one node, entered from the event that created it; the events it then went
 through (shipped, received, adjusted, claimed, consumed) follow it as a chain in log order,
-so the graph has no cycles (a Sankey draws it). Built from the events the lot's evidence
-bundle holds (``interop.ledgerread.lot_lineage``).
+so the graph has no cycles (a Sankey draws it). Built from the first window of the lineage
+walk (``service.dashboard.lineage_page``: the lot's own events, then its inputs',
+breadth-first), so a lineage of thousands of events draws its nearest part at the cost of
+that part; the page says when the lineage goes further, and its events table pages on.
 """
 
 from __future__ import annotations
@@ -12,11 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from raretrace.interop.ledgerread import lot_lineage
-from raretrace.service.ledgers import Store
+from raretrace.service.dashboard import LineagePage
 
-#: Beyond this many events, the graph keeps the ones nearest the lot (latest in the log).
-MAX_EVENTS = 250
 EVENT_COLOURS = {"extract": "#8c564b", "transform": "#1f77b4", "ship": "#ff7f0e",
                  "receive": "#2ca02c", "adjust": "#9467bd", "claim": "#e377c2"}  # fmt: skip
 INTO = ("created", "received")
@@ -24,21 +23,25 @@ INTO = ("created", "received")
 
 @dataclass(frozen=True, slots=True)
 class LineageGraph:
-    """Nodes (``id``, ``label``, ``colour``, ``kind``), links (``from``, ``to``, ``kg``), the
-    events in log order (for the table beside the graph), and how many were left out."""
+    """Nodes (``id``, ``label``, ``colour``, ``kind``), links (``from``, ``to``, ``kg``), and
+    whether the lineage goes on upstream past the events drawn."""
 
     nodes: list[dict[str, Any]]
     links: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-    left_out: int
+    drawn: int
+    more: bool
 
 
-def lineage_graph(store: Store, lot_id: str) -> LineageGraph:
-    """The graph of ``lot_id``'s lineage (the caller has checked the lot is visible)."""
-    extract = lot_lineage(store, lot_id)
-    events = list(extract.events)
-    left_out = max(0, len(events) - MAX_EVENTS)
-    events = events[left_out:]
+def event_rows(window: LineagePage) -> list[dict[str, Any]]:
+    """The window's events as the events table lists them (walk order)."""
+    return [{"id": e.body["id"], "type": e.body["type"], "time": e.body.get("time"),
+             "facility": e.body.get("facility") or e.body.get("from"), "depth": e.depth,
+             "lots": sorted({lot for lot, _ in e.kg})} for e in window.events]  # fmt: skip
+
+
+def lineage_graph(window: LineagePage) -> LineageGraph:
+    """The graph of a lineage window (the caller has checked the lot is visible)."""
+    events = sorted(window.events, key=lambda e: e.seq)
     nodes: dict[str, dict[str, Any]] = {}
     links: list[dict[str, Any]] = []
     trail: dict[str, list[tuple[int, str, float]]] = {}
@@ -62,7 +65,4 @@ def lineage_graph(store: Store, lot_id: str) -> LineageGraph:
                 continue
             links.append({"from": previous or node, "to": by_seq[seq], "kg": kg})
             previous = by_seq[seq]
-    rows = [{"id": e.body["id"], "type": e.body["type"], "time": e.body.get("time"),
-             "facility": e.body.get("facility") or e.body.get("from"),
-             "lots": sorted({lot for lot, _ in e.kg})} for e in events]  # fmt: skip
-    return LineageGraph(list(nodes.values()), links, rows, left_out)
+    return LineageGraph(list(nodes.values()), links, len(events), window.more)

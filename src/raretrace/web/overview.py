@@ -1,18 +1,23 @@
-"""What the overview shows, computed once per ledger size: headline figures (kg out of each
-stage, ASEAN's share of it, the recycled share, open discrepancies, licences expiring), the
-flows, concentration and early warnings of the analytics package, and each facility's
-licence status.
+"""What the overview shows: headline figures (kg out of each stage, ASEAN's share of it, the
+recycled share, open discrepancies, licences expiring), the flows, concentration and early
+warnings of the analytics package, and each facility's licence status.
 
-Everything here is public (aggregates and the registry). It is recomputed only when the
-ledger grows (its size is one indexed read), so a page view costs a dictionary lookup.
+Everything here is public (aggregates and the registry). The analytics figures are
+computed off the request path (``OverviewCache``): a page shows the latest figures at once,
+and when the ledger has grown a background thread folds the new events in (at most one at a
+time, at most every ``REFRESH_S`` seconds), so no view waits for a computation except the
+very first one of a process, which shows its progress instead. Licence statuses come from
+the registry on every view (cheap, and a licence just issued shows at once).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from raretrace.analytics import service as analytics
 from raretrace.analytics.concentration import ConcentrationReport
@@ -23,11 +28,15 @@ from raretrace.analytics.warnings import WarningsReport
 from raretrace.domain.elements import RARE_EARTHS
 from raretrace.domain.model import Facility
 from raretrace.domain.registry import Registry
+from raretrace.service import dashboard
 from raretrace.service.ledgers import Store
-from raretrace.service.reads import counts
 
 #: A licence ending within this many days counts as "expiring" on the overview.
 EXPIRING_DAYS = 90
+#: The figures are recomputed at most this often while the ledger keeps growing (each
+#: refresh folds the new events into the analytics cache: about a second of CPU at 10^6).
+REFRESH_S = 15.0
+T = TypeVar("T")
 STAGES = ("mine", "concentrator", "cracking", "separation", "reduction", "alloying", "magnet",
           "recycling")  # fmt: skip
 
@@ -123,57 +132,102 @@ def _recycled(report: ConcentrationReport) -> float | None:
 
 
 def compute(store: Store) -> Overview:
-    """The overview of the whole ledger, as it stands."""
+    """The overview of the whole ledger, as it stands (each figure from the analytics
+    aggregate cache, folding the events appended since its last use first)."""
     size = store.size()
     period = Period()
-    view_times = _span(store)
     concentration = analytics.concentration(store, period)
-    last_day = (datetime.fromisoformat(view_times[1].replace("Z", "+00:00")).date()
-                if view_times[1] else datetime.now(UTC).date())  # fmt: skip
+    flows = analytics.flows(store, period)
+    first, last = (_display(t) for t in dashboard.flow_span(store))
+    last_day = (datetime.fromisoformat(last.replace("Z", "+00:00")).date()
+                if last else datetime.now(UTC).date())  # fmt: skip
     return Overview(
         size=size,
         stages=_stage_rows(concentration),
         recycled_share=_recycled(concentration),
-        discrepancies=int(counts(store)["discrepancies"]),
+        discrepancies=dashboard.discrepancy_count(store),
         licences=licence_statuses(store.registry(), _now()),
-        flows=analytics.flows(store, period),
+        flows=flows,
         concentration=concentration,
         warnings=analytics.warnings(store, last_day, load_settings()),
-        first_time=view_times[0],
-        last_time=view_times[1],
+        first_time=first,
+        last_time=last,
         computed=_now(),
     )
-
-
-def _span(store: Store) -> tuple[str | None, str | None]:
-    from raretrace.analytics.reading import ledger_view
-
-    view = ledger_view(store)
-    return _display(view.first_time), _display(view.last_time)
 
 
 def _display(stored: str | None) -> str | None:
     return None if stored is None else stored.replace(".000000Z", "Z")
 
 
-class OverviewCache:
-    """The latest overview per process, recomputed when the ledger's size changes (one
-    computation at a time; readers of an unchanged ledger never wait)."""
+@dataclass(frozen=True, slots=True)
+class Figures(Generic[T]):
+    """An overview and what was derived from it (the charts), and how many events the
+    ledger had grown past it when it was handed out (0: current)."""
 
-    def __init__(self) -> None:
+    overview: Overview
+    derived: T
+    behind: int
+
+
+class OverviewCache(Generic[T]):
+    """The latest overview of a process and ``derive(overview)`` (its charts), refreshed by
+    one background thread when the ledger's size has changed and ``REFRESH_S`` have passed
+    since the last refresh began. ``latest`` never waits for a computation."""
+
+    def __init__(self, derive: Callable[[Overview], T], refresh_s: float = REFRESH_S) -> None:
+        self._derive, self._refresh_s = derive, refresh_s
         self._lock = threading.Lock()
-        self._latest: Overview | None = None
+        self._latest: tuple[Overview, T] | None = None
+        self._running: threading.Thread | None = None
+        self._started = float("-inf")
+        self.failure: str | None = None
 
-    def get(self, store: Store) -> Overview:
+    def latest(self, store: Store) -> Figures[T] | None:
+        """The latest figures (None before the first computation ends); starts a refresh
+        when the ledger has grown."""
         size = store.size()
-        latest = self._latest
-        if latest is not None and latest.size == size:
-            return latest
+        found = self._latest
+        if found is None or found[0].size != size:
+            self._refresh(store, urgent=found is None)
+        if found is None:
+            return None
+        return Figures(found[0], found[1], max(0, size - found[0].size))
+
+    def wait(self, store: Store, timeout: float = 600.0) -> Figures[T] | None:
+        """The figures of the ledger as it stands, computing them if need be (for benches
+        and tests that must see the current figures)."""
+        size = store.size()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self._latest
+            if found is not None and found[0].size >= size:
+                return Figures(found[0], found[1], 0)
+            self._refresh(store, urgent=True)
+            running = self._running
+            if running is not None:
+                running.join(0.2)
+        return self.latest(store)
+
+    def _refresh(self, store: Store, *, urgent: bool) -> None:
         with self._lock:
-            latest = self._latest
-            if latest is None or latest.size != store.size():
-                latest = self._latest = compute(store)
-            return latest
+            now = time.monotonic()
+            if self._running is not None and self._running.is_alive():
+                return
+            if not urgent and now - self._started < self._refresh_s:
+                return
+            self._started = now
+            self._running = threading.Thread(target=self._run, args=(store,),
+                                             name="overview-figures", daemon=True)  # fmt: skip
+            self._running.start()
+
+    def _run(self, store: Store) -> None:
+        try:
+            overview = compute(store)
+            self._latest = (overview, self._derive(overview))
+            self.failure = None
+        except Exception as exc:  # shown on the page; the next view tries again
+            self.failure = f"{type(exc).__name__}: {exc}"
 
 
 def warnings_rows(report: WarningsReport) -> list[dict[str, Any]]:

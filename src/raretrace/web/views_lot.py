@@ -8,7 +8,8 @@ import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,51 +19,91 @@ from raretrace.api.http import call, state
 from raretrace.compliance import service as compliance
 from raretrace.domain.errors import ConfigError, NotFound
 from raretrace.domain.model import FORMS
-from raretrace.service import credentials, reads, scoped
+from raretrace.service import credentials, dashboard, reads, scoped
 from raretrace.web import figures
 from raretrace.web.access import allowed, require_page
-from raretrace.web.lineage import lineage_graph
+from raretrace.web.lineage import event_rows, lineage_graph
 from raretrace.web.render import guarded, page
 from raretrace.web.session import Viewer, same_origin, viewer
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Who = Annotated[Viewer, Depends(viewer)]
 STATUSES = ("active", "in_transit", "consumed", "written_off")
-#: The lots list shows at most this many (narrow it with the filters).
-LIST_LIMIT = 500
+#: Rows a page of the lots list or of a lineage's events shows.
+PAGE = 25
+#: The lineage graph draws at most this many events (the nearest the lot, breadth-first).
+GRAPH_EVENTS = 150
+#: The events table pages this far into a lineage (the walk to a page costs what the pages
+#: before it cost); beyond it, the evidence bundle has every event.
+MAX_SKIP = 20_000
 
 
 @router.get("/lots", response_class=HTMLResponse)
 @guarded
 async def lots(request: Request, who: Who, facility: str = "", form: str = "",
-               status: str = "") -> Response:  # fmt: skip
+               status: str = "", after: str = "", before: str = "") -> Response:  # fmt: skip
+    """The lots the viewer may see, a page at a time by key (``after``/``before`` a lot
+    id); an htmx request gets the table alone."""
     require_page(who.principal, "read-lots")
     for name, value, known in (("form", form, FORMS), ("status", status, STATUSES)):
         if value and value not in known:
             raise ConfigError(f"{name} {value!r} is not one of: {', '.join(known)}")
     where = reads.LotFilter(facility=facility or None, form=form or None, status=status or None)
-    found = await call(scoped.lots, state(request).store, who.principal, where, limit=LIST_LIMIT)
-    return page(request, who, "lots.html", page_=found, forms=FORMS, statuses=STATUSES,
-                where=where)  # fmt: skip
+    found = await call(dashboard.lots_page, state(request).store, who.principal, where,
+                       after=after or None, before=before or None, limit=PAGE)  # fmt: skip
+    table: dict[str, Any] = {"page_": found, "base": _lots_url(where), "target": "lots-page"}
+    if request.headers.get("hx-request"):
+        return page(request, who, "_lots_page.html", **table)
+    return page(request, who, "lots.html", forms=FORMS, statuses=STATUSES, where=where,
+                **table)  # fmt: skip
+
+
+def _lots_url(where: reads.LotFilter) -> str:
+    """The lots list's address with ``where``'s filters (the pager adds its key)."""
+    query = urlencode({k: v for k, v in (("facility", where.facility), ("form", where.form),
+                                         ("status", where.status)) if v})  # fmt: skip
+    return f"/ui/lots?{query}" if query else "/ui/lots?"
 
 
 @router.get("/lots/{lot}", response_class=HTMLResponse)
 @guarded
 async def lot(request: Request, who: Who, lot: str) -> Response:
+    """The lot's state, origin and routes, the nearest part of its lineage as a graph and
+    the first page of its events; the compliance results load after the page (their
+    check walks the whole lineage), with progress shown."""
     require_page(who.principal, "read-lots")
     store = state(request).store
     trace = await call(scoped.trace, store, who.principal, lot)
-    graph = await call(lineage_graph, store, lot)
-    today = datetime.now(UTC).date().isoformat()
-    report = await call(scoped.check, store, who.principal, lot,
-                        as_of=compliance.parse_as_of(today))  # fmt: skip
+    window = await call(dashboard.lineage_page, store, who.principal, lot, take=GRAPH_EVENTS)
+    graph = lineage_graph(window)
+    first = dashboard.LineagePage(window.events[:PAGE], 0, window.more or
+                                  len(window.events) > PAGE)  # fmt: skip
     return page(
-        request, who, "lot.html", t=trace, graph=graph, check=report, as_of=today,
+        request, who, "lot.html", t=trace, graph=graph, as_of=_today(), events=first,
+        event_rows=event_rows(first), page_size=PAGE,
         routes=figures.route_shares(trace.get("routes") or {}),
         origin=figures.origin_bars(trace.get("origin", {}).get("by_country") or {}),
         lineage=figures.lineage_graph(graph.nodes, graph.links) if graph.links else None,
         may_certify=allowed(who.principal.role, "certify"), issued=_issued(request, lot),
     )  # fmt: skip
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+@router.get("/lots/{lot}/events", response_class=HTMLResponse)
+@guarded
+async def lineage_events(request: Request, who: Who, lot: str, skip: int = 0) -> Response:
+    """A page of the lot's lineage events (walk order), for the events table's pager."""
+    require_page(who.principal, "read-lots")
+    if skip < 0 or skip > MAX_SKIP:
+        raise ConfigError(f"skip {skip} is out of range 0 to {MAX_SKIP:,}; the evidence bundle"
+                          " holds the whole lineage")  # fmt: skip
+    window = await call(dashboard.lineage_page, state(request).store, who.principal, lot,
+                        skip=skip, take=PAGE)  # fmt: skip
+    return page(request, who, "_lineage_events.html", t={"lot": lot}, events=window,
+                event_rows=event_rows(window), page_size=PAGE)  # fmt: skip
 
 
 @router.get("/lots/{lot}/check", response_class=HTMLResponse)
@@ -72,7 +113,7 @@ async def check(request: Request, who: Who, lot: str, as_of: str = "") -> Respon
     require_page(who.principal, "read-lots")
     day = compliance.parse_as_of(as_of or None)
     report = await call(scoped.check, state(request).store, who.principal, lot, as_of=day)
-    return page(request, who, "_check.html", check=report, as_of=day.isoformat())
+    return page(request, who, "_check.html", check=report, as_of=day.isoformat(), lot=lot)
 
 
 @router.get("/lots/{lot}/bundle")
