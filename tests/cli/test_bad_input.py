@@ -140,6 +140,7 @@ SPECS: dict[str, Spec] = {
     ),
     "log checkpoint": ({"--db": "ledger.db"}, {"--db": BAD_DB, "--size": ["0", "-1", "999999"]}),
     "log vkey": ({"--db": "ledger.db"}, {"--db": BAD_DB}),
+    "log migrate": ({"--db": "ledger.db"}, {"--db": BAD_DB, "--log-origin": ["", RLO, "a b"]}),
     "log prove": (
         {"event_id": "{event}", "--db": "ledger.db"},
         {"event_id": BAD_ID, "--db": BAD_DB, "--size": ["0", "-1", "999999"]},

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from cli_support import run
@@ -263,8 +264,9 @@ def test_the_examples_in_formats_md_verify() -> None:
         note, log_key=key, witness_keys=[CosignatureVerifier.from_vkey(witness_vkey.group(1))]
     )
     assert cosigned.checkpoint.size == proof["tree_size"]
-    leaf = base64.b64decode(proof["leaf"])
-    assert json.loads(leaf)["id"] == proof["event_id"]
+    leaf, salt = base64.b64decode(proof["leaf"]), base64.b64decode(proof["salt"])
+    assert proof["event"]["id"] == proof["event_id"]
+    assert leaf == hashlib.sha256(salt + rfc8785.dumps(proof["event"])).digest()
     verify_inclusion(
         leaf_hash=leaf_hash(leaf), index=proof["leaf_index"], size=proof["tree_size"],
         proof=[base64.b64decode(h) for h in proof["proof"]], root=cosigned.checkpoint.root_hash,

@@ -26,6 +26,7 @@ from raretrace.domain.canonical import canonical_json
 from raretrace.domain.errors import ConfigError, NotFound, VerificationError
 from raretrace.domain.registry import parse_participant
 from raretrace.domain.views import lot_view
+from raretrace.ledger.logmigrate import archives_of
 from raretrace.ledger.logview import checkpoint_at, latest_reader, newest_cosigned
 from raretrace.ledger.recompute import StoredHistory
 from raretrace.ledger.settings import LedgerSettings
@@ -105,12 +106,20 @@ def trust_file(store: Store) -> str:
 
     Witnesses publish their own vkeys; a verifier adds the ones it trusts.
     """
-    settings = LedgerSettings.from_meta(store.meta())
+    meta = store.meta()
+    settings = LedgerSettings.from_meta(meta)
     trust = own_trust(settings)
+    archived = [
+        line
+        for log in archives_of(meta)
+        for line in (f"# the earlier log {log.origin} (archived: bundles made before it moved)",
+                     log.vkey)
+    ]  # fmt: skip
     lines = [
         f"# raretrace trust file for the ledger {settings.log.origin}",
         "# the log's verifier key (C2SP vkey)",
         *(k.vkey for k in trust.logs),
+        *archived,
         "# the registry authority's Ed25519 public key(s)",
         *(f"registry {base64.b64encode(k).decode()}" for k in trust.registry),
         "# mass-balance tolerance: relative, absolute kg",

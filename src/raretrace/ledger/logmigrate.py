@@ -139,7 +139,14 @@ def migrate_log(store: Store, *, origin: str | None = None) -> LogMigration:
     store.require_ready()
     settings = LedgerSettings.from_meta(store.meta())
     directory = settings.log.directory
+    if origin is not None:
+        _new_origin(settings.log.origin, origin)  # a bad one is refused whatever the state
     if not settings.clear_leaves:
+        if origin is not None:
+            raise ConfigError(
+                f"the log {settings.log.origin} already holds salted commitments: --log-origin"
+                " names the new log when a log of events in clear moves, and there is none"
+            )
         resumed = interrupted(directory)
         if resumed:
             _finish(store, directory)
@@ -246,6 +253,11 @@ def _switch_meta(conn: Connection, origin: str, archived: ArchivedLog | None) ->
     conn.execute(insert(meta), [{"key": k, "value": v} for k, v in rows.items()])
 
 
+def _move(source: Path, target: Path) -> None:
+    """One step of the move: a rename (atomic, same filesystem)."""
+    os.replace(source, target)
+
+
 def _finish(store: Store, directory: Path) -> None:
     """Move the old log into its archive folder and the new one into place (resumable)."""
     staging = directory / STAGING_DIR
@@ -253,13 +265,13 @@ def _finish(store: Store, directory: Path) -> None:
     archive.mkdir(parents=True, exist_ok=True)
     for name in (CHECKPOINTS_FILE, ARCHIVE_FILE):
         if (staging / name).exists():
-            os.replace(staging / name, archive / name)
+            _move(staging / name, archive / name)
     for name in _LOG_FILES:  # old files out first: a live file with a staged twin is old
         if (staging / "new" / name).exists() and (directory / name).exists():
-            os.replace(directory / name, archive / name)
+            _move(directory / name, archive / name)
     for name in _LOG_FILES:
         if (staging / "new" / name).exists():
-            os.replace(staging / "new" / name, directory / name)
+            _move(staging / "new" / name, directory / name)
     settings = LedgerSettings.from_meta(store.meta())
     with writer_transaction(store, check_log=False) as conn:
         note = latest_checkpoint(conn)
