@@ -318,7 +318,7 @@ def test_disputes(demo: DemoLedger) -> None:
     )
     _refused(
         demo,
-        "duplicate-event-id",
+        "dispute-closed",
         "dispute",
         "rule",
         "D-CLI",

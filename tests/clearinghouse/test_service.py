@@ -161,7 +161,7 @@ def test_an_agreement_is_reviewed_and_published(
     retry = _post(server, tokens["council"], review, approve)
     assert retry.status_code == 200 and retry.headers.get("Raretrace-Replay") == "true"
     other = _post(server, tokens["council"], review, {**approve, "reasons": "changed my mind"})
-    assert_error(other, 409, "duplicate-event-id")
+    assert_error(other, 422, "agreement-transition")  # that step was taken
     public = _get(server, None, "/v1/agreements/AGR-API").json()
     assert public["view"] == "public" and "documents" not in public and "elements" not in public
     assert public["volumes"][0]["tonnes"] == 300
@@ -228,7 +228,7 @@ def test_a_dispute_is_ruled_and_its_correction_recorded(
     assert _post(server, tokens["council"], "/v1/disputes/D-API/ruling", rule).status_code == 200
     changed = {**rule, "outcome": "dismissed"}
     again = _post(server, tokens["council"], "/v1/disputes/D-API/ruling", changed)
-    assert_error(again, 409, "duplicate-event-id")
+    assert_error(again, 422, "dispute-closed")
     late = ledger.sign({**said, "id": "st-api-2", "time": "2026-02-01T00:00:00Z"})
     closed = _post(server, theirs, "/v1/disputes/D-API/statements", late)
     assert "was ruled 'upheld'" in assert_error(closed, 422, "dispute-closed")["error"]

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from raretrace.clearinghouse import events
 from raretrace.clearinghouse.views import agreement_view, dispute_view, licence_view
 from raretrace.domain import jsontext
+from raretrace.domain.casework import Step
+from raretrace.domain.clearinghouse import apply_case
 from raretrace.domain.errors import NotFound, ValidationError
 from raretrace.domain.keys import sign_event
-from raretrace.domain.model import normalize_time
+from raretrace.domain.model import REGISTRY_ACTOR, Lot, normalize_time
+from raretrace.domain.registry import Registry
 from raretrace.ledger import service as ledger_service
 from raretrace.ledger.append import Ledger
 from raretrace.ledger.keyfiles import KeyFile
@@ -201,12 +205,31 @@ def _decide(writer: Writer, event: dict[str, Any]) -> Accepted:
         return writer.submit_council(event)
     if _decision(jsontext.loads(known)) == _decision(event):
         return Accepted(event_id, seq or 0, replay=True)
+    _rules_refuse(writer.store, event)  # a closed dispute, a step already taken: the rule's words
     raise ValidationError(
         "duplicate-event-id",
         f"event {event_id!r}",
         f"this step was decided already (event {event_id!r}, seq {seq}) with other content;"
         " a review step or a ruling is recorded once: see it with `show`",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Now:
+    """The clearinghouse as it stands (a ``CaseState``; a council decision names no lot)."""
+
+    registry: Registry
+
+    def lot(self, lot_id: str) -> Lot | None:
+        return None
+
+
+def _rules_refuse(store: Store, event: dict[str, Any]) -> None:
+    """Raise what the rules say of ``event`` on the ledger as it stands, if they refuse it."""
+    with store.engine.connect() as conn:
+        state = _Now(store.registry(conn))  # read now: cases are not in the cached registry
+    step = Step(str(event["id"]), -1, normalize_time(event["time"], "time"))
+    apply_case(state, event_type=str(event["type"]), raw=event, actor=REGISTRY_ACTOR, step=step)
 
 
 def _decision(event: dict[str, Any]) -> dict[str, Any]:
