@@ -43,7 +43,9 @@ def test_the_documented_table_is_the_code_s_table() -> None:
     rows = role_table()
     for endpoint, (action, allowed) in rows.items():
         assert set(PERMISSIONS[action]) == allowed, (endpoint, action)
-    assert {action for action, _ in rows.values()} == set(PERMISSIONS)
+    # read-log-entries guards only a log not yet moved to salted commitments (its entry
+    # bundles hold events in clear): no row of the demo's table, tested beside log migrate
+    assert {action for action, _ in rows.values()} | {"read-log-entries"} == set(PERMISSIONS)
 
 
 def test_every_route_of_the_app_is_in_the_table(server: Server) -> None:

@@ -226,10 +226,12 @@ def test_the_log_is_served_as_files_without_its_keys(
     assert checkpoint.status_code == 200 and checkpoint.text.startswith("raretrace.local/")
     assert listed.splitlines()[0] == checkpoint.text.splitlines()[0]
     assert tile.status_code in (200, 404)
-    assert_error(entries, 403, "token-required")
+    # The demo's log holds salted commitments: its entry bundles reveal no event, so anyone
+    # may mirror them (a log not yet moved by `log migrate` keeps them the council's).
+    assert entries.status_code in (200, 404), entries.text
     with server.client(council) as http:
         allowed = http.get("/log/tile/entries/000.p/1")
-    assert allowed.status_code in (200, 404), allowed.text
+    assert allowed.status_code == entries.status_code, allowed.text
 
 
 def test_no_stack_trace_reaches_a_client(server: Server) -> None:

@@ -254,3 +254,27 @@ def test_an_empty_ledger_of_the_old_schema_starts_with_commitments(
         events = service.registry_events(newcomer, ledger.registry, signer=signer)
         assert ledger.ingest(enumerate(events, 1)).accepted == 1
     assert len(entries(log_dir, 1)[0]) == 32
+
+
+def test_entry_bundles_are_public_once_the_log_holds_commitments(legacy: Store) -> None:
+    """The service's /log/tile/entries/… : a clear-text log's entry bundles are the council's
+    alone (they hold the events); once moved to commitments, anyone may mirror them."""
+    from raretrace.service import logs
+    from raretrace.service.access import ANONYMOUS, Forbidden, Principal
+
+    def first_entry_bundle() -> tuple[str, bytes]:
+        root = LedgerSettings.from_meta(legacy.meta()).log.directory
+        path = min(p for p in (root / "tile" / "entries").rglob("*") if p.is_file())
+        return path.relative_to(root).as_posix(), path.read_bytes()
+
+    first_id = json.loads(stored(legacy)[0][0])["id"].encode()
+    council = Principal("council", "council.asean", "t1")
+    entry, data = first_entry_bundle()
+    assert first_id in data  # the events in clear
+    with pytest.raises(Forbidden):
+        logs.log_file(legacy, ANONYMOUS, entry)
+    assert logs.log_file(legacy, council, entry).is_file()
+    logmigrate.migrate_log(legacy)
+    entry, data = first_entry_bundle()
+    assert logs.log_file(legacy, ANONYMOUS, entry).read_bytes() == data
+    assert first_id not in data

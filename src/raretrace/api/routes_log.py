@@ -67,7 +67,7 @@ async def cosign(request: Request, who: Caller) -> dict[str, Any]:
 
 
 @router.get("/log/{path:path}", tags=["log"], response_class=FileResponse,
-            summary="The log's checkpoint and tiles as files (entry bundles: council)")  # fmt: skip
+            summary="The log's checkpoint and tiles as files")  # fmt: skip
 async def log_file(request: Request, who: Caller, path: str) -> FileResponse:
     found = await call(logs.log_file, state(request).store, who, path)
     # Full tiles never change (C2SP tlog-tiles); partial tiles and the checkpoint do.

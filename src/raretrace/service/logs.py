@@ -36,8 +36,10 @@ def consistency(store: Store, *, old_size: int, new_size: int | None) -> dict[st
 
 def log_file(store: Store, principal: Principal, relative: str) -> Path:
     """The file of the log directory at ``relative`` (``checkpoint`` or under ``tile/``) if
-    it exists and the caller may read it: hash tiles are public, entry bundles (events in
-    clear) need ``read-log-entries``; anything else in the folder (keys, state) is NotFound.
+    it exists and the caller may read it: hash tiles and entry bundles of salted commitments
+    are public; the entry bundles of a log not yet moved to commitments (``raretrace log
+    migrate``: its entries are the events in clear) need ``read-log-entries``; anything else
+    in the folder (keys, state) is NotFound.
     """
     missing = NotFound(f"the log has no file {relative!r}")
     parts = relative.split("/")
@@ -45,9 +47,10 @@ def log_file(store: Store, principal: Principal, relative: str) -> Path:
         raise missing
     if any(p in ("", ".", "..") or p.startswith(".") for p in parts):
         raise missing
-    if relative.startswith(ENTRIES + "/"):
+    settings = LedgerSettings.from_meta(store.meta())
+    if relative.startswith(ENTRIES + "/") and settings.clear_leaves:
         require(principal, "read-log-entries")
-    root = LedgerSettings.from_meta(store.meta()).log.directory
+    root = settings.log.directory
     path = root.joinpath(*parts)
     if not path.is_file() or root.resolve() not in path.resolve().parents:
         raise missing
