@@ -1,7 +1,8 @@
 """Benchmark: `raretrace serve --workers 2` — trace reads and event submissions over HTTP.
 
     python bench/serve.py [--events 5000] [--read-events 20000] [--seconds 20]
-                          [--concurrency 32] [--single 1500]
+                          [--concurrency 32] [--single 1500] [--read-db LEDGER]
+                          [--part all|reads|submissions]
 
 Prints, in one run on this machine:
 
@@ -10,6 +11,9 @@ Prints, in one run on this machine:
   ``GET /v1/lots/{lot}`` (``trace --json``) with a council token over random lots for
   ``--seconds`` after a short warm-up: reads/s, p50/p99 latency (target ≥ 1,000 reads/s with
   p99 ≤ 50 ms). An operator token's scoped reads are measured the same way, shorter.
+  ``--read-db`` serves an existing demo ledger instead (the same one before and after a
+  change; note that a process keeps the views of lots it has read, so a second run's server
+  starts cold again but the ledger's pages are warm in the OS cache).
 - **Submissions**: the demo's signed event stream (``demo --write``) replayed into fresh ledgers
   that hold only its registry: ``raretrace ingest`` of the stream (the CLI rate, process start
   included), ``POST /v1/events/batch`` (each run of consecutive events by one actor is one
@@ -328,6 +332,11 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=1_500, help="events sent one at a time")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--read-db",
+        help="serve this existing demo ledger for the reads (the"
+        " same ledger before and after a change) instead of building one",
+    )
     parser.add_argument("--part", choices=("all", "reads", "submissions"), default="all",
                         help="measure only the trace reads or only the submissions")  # fmt: skip
     args = parser.parse_args()
@@ -343,15 +352,16 @@ def main() -> None:
 def measure_reads(args: argparse.Namespace, work: Path) -> None:
     """Trace reads of a council and of an operator (scoped) on a demo ledger."""
     t0 = time.perf_counter()
-    read_db = str(work / "read.db")
-    run_cli("demo", "--events", str(args.read_events), "--db", read_db, "--log-dir",
-            str(work / "read-log"), cwd=work)  # fmt: skip
+    read_db = args.read_db or str(work / "read.db")
+    if not args.read_db:
+        run_cli("demo", "--events", str(args.read_events), "--db", read_db, "--log-dir",
+                str(work / "read-log"), cwd=work)  # fmt: skip
     every = [json.loads(x) for x in run_cli(
         "--db", read_db, "lots", "--limit", "0", "--json", cwd=work
     ).splitlines()]  # fmt: skip
     lots = [lot["lot"] for lot in every]
-    print(f"demo ledger of {args.read_events:,} events, {len(lots):,} lots, "
-          f"built in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    print(f"demo ledger {read_db}: {len(lots):,} lots, "
+          f"ready in {time.perf_counter() - t0:.1f} s")  # fmt: skip
     read_toks = tokens(read_db, [("council", "council"), ("js-link", "operator")])
     with serving(read_db, work) as url:
         own = [lot["lot"] for lot in every if lot.get("custodian") == "js-link"]

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from raretrace import __version__
 from raretrace.api import errors, routes_clearinghouse, routes_log, routes_read, routes_write
+from raretrace.api.fastpath import TraceFastPath
 from raretrace.api.http import BodyLimit
 from raretrace.api.settings import ServiceSettings
 from raretrace.api.state import AppState
@@ -55,6 +56,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         app.include_router(router)
     app.mount(STATIC, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     mount_dashboard(app)  # the web dashboard under /ui (docs/dashboard.md)
+    # Added last, so it runs first: a trace passes no other middleware (api.fastpath).
+    app.add_middleware(TraceFastPath, db=settings.db)
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:

@@ -106,20 +106,35 @@ def install(app: FastAPI, db: str) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, ClientDisconnect):  # the client left mid-body: nobody to answer
-            return error_response(400, "client-disconnected", "the client closed the request")
-        unusable = describe_unusable(db, exc)
-        if unusable is not None:
-            busy = "locked" in unusable or "busy" in unusable
-            log.warning("database unusable on %s %s: %s", request.method, request.url.path,
-                        unusable)  # fmt: skip
-            return error_response(
-                503, "ledger-busy" if busy else "database-unavailable",
-                "the ledger is busy with another writer past the wait bound; retry shortly"
-                if busy else "the ledger's database cannot be used right now; retry later",
-                headers={"Retry-After": "1"},
-            )  # fmt: skip
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return unexpected(exc, db, request.method, request.url.path)
+
+
+def answer_for(exc: Exception, db: str, method: str, path: str) -> JSONResponse:
+    """The answer the handlers ``install`` registers give ``exc`` (for a path that answers
+    outside the framework's routing: ``api.fastpath``)."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.rule, exc.message, exc.detail)
+    if isinstance(exc, RaretraceError):
+        return _from_raretrace(exc)
+    return unexpected(exc, db, method, path)
+
+
+def unexpected(exc: Exception, db: str, method: str, path: str) -> JSONResponse:
+    """503 for a database that cannot be used now, else 500; logged, never a traceback to
+    the client."""
+    if isinstance(exc, ClientDisconnect):  # the client left mid-body: nobody to answer
+        return error_response(400, "client-disconnected", "the client closed the request")
+    unusable = describe_unusable(db, exc)
+    if unusable is not None:
+        busy = "locked" in unusable or "busy" in unusable
+        log.warning("database unusable on %s %s: %s", method, path, unusable)
         return error_response(
-            500, "internal-error", "the service failed on this request; it was logged"
-        )
+            503, "ledger-busy" if busy else "database-unavailable",
+            "the ledger is busy with another writer past the wait bound; retry shortly"
+            if busy else "the ledger's database cannot be used right now; retry later",
+            headers={"Retry-After": "1"},
+        )  # fmt: skip
+    log.exception("unexpected error on %s %s", method, path)
+    return error_response(
+        500, "internal-error", "the service failed on this request; it was logged"
+    )

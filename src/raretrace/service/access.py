@@ -112,11 +112,18 @@ class Scope:
 
     def sees_lot(self, lot: Lot) -> bool:
         """Whether the caller may see ``lot`` (and so its provenance)."""
+        return self.sees_holding(lot.facility, lot.destination, lot.custodian, lot.consignee)
+
+    def sees_holding(
+        self, facility: str | None, destination: str | None, custodian: str | None,
+        consignee: str | None,
+    ) -> bool:  # fmt: skip
+        """``sees_lot`` of a lot with these places and holders (its stored row's columns)."""
         if self.everything:
             return True
-        places = {lot.facility, lot.destination}
-        holders = {lot.custodian, lot.consignee}
-        return bool(places & self.facilities or holders & self.participants)
+        return bool(
+            {facility, destination} & self.facilities or {custodian, consignee} & self.participants
+        )
 
     def sees_event(self, body: Mapping[str, Any]) -> bool:
         """Whether the caller is party to the event (actor, consignee, or a facility in
@@ -134,13 +141,14 @@ class Scope:
 
 
 NOTHING = Scope(everything=False)
+EVERYTHING = Scope(everything=True)
 
 
 def scope_of(principal: Principal, registry: Registry) -> Scope:
     """What ``principal`` may read, from the registry as it stands now."""
     who = principal.participant
     if principal.role == COUNCIL:
-        return Scope(everything=True)
+        return EVERYTHING
     if who is None or principal.role not in SCOPED:
         return NOTHING
     if principal.role == OPERATOR:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import false, or_, select
+import orjson
+from sqlalchemy import Connection, false, or_, select
 
 from raretrace.compliance import service as compliance
 from raretrace.compliance.packs import PACKS
@@ -20,8 +21,16 @@ from raretrace.domain.model import Lot
 from raretrace.domain.registry import Registry
 from raretrace.ledger import logview
 from raretrace.ledger.bundle import export_bundle
-from raretrace.service import reads
-from raretrace.service.access import Principal, Scope, require, scope_of
+from raretrace.service import reads, tokens
+from raretrace.service.access import (
+    ANONYMOUS,
+    COUNCIL,
+    EVERYTHING,
+    Principal,
+    Scope,
+    require,
+    scope_of,
+)
 from raretrace.store import schema
 from raretrace.store.rows import lot_from_row, registry_record_json
 from raretrace.store.store import DiscrepancyRow, Store
@@ -35,10 +44,16 @@ def _no_event(event_id: str) -> NotFound:
     return NotFound(f"no accepted event has id {event_id!r}")
 
 
-def scope(store: Store, principal: Principal, action: str) -> Scope:
-    """Forbidden unless the role may do ``action``; else what it may see."""
+def scope(store: Store, principal: Principal, action: str, conn: Connection | None = None) -> Scope:
+    """Forbidden unless the role may do ``action``; else what it may see (the council sees
+    everything without reading the registry; others' scope follows the registry as it
+    stands, read on ``conn`` when given)."""
     require(principal, action)
-    return scope_of(principal, store.registry())
+    if principal.role == COUNCIL:
+        return EVERYTHING
+    if conn is None:
+        return scope_of(principal, store.registry())
+    return scope_of(principal, store.kept_registry(conn))
 
 
 def visible_lot(store: Store, principal: Principal, lot_id: str) -> Lot:
@@ -55,7 +70,36 @@ def visible_lot(store: Store, principal: Principal, lot_id: str) -> Lot:
 
 def trace(store: Store, principal: Principal, lot_id: str) -> dict[str, Any]:
     """``trace --json`` of a lot the caller holds or may oversee (its provenance included)."""
-    return reads.trace_of(store, visible_lot(store, principal, lot_id))
+    parsed: dict[str, Any] = orjson.loads(trace_json(store, principal, lot_id))
+    return parsed
+
+
+def trace_json(
+    store: Store, principal: Principal, lot_id: str, conn: Connection | None = None
+) -> bytes:
+    """``trace`` as JSON bytes (what ``GET /v1/lots/{lot}`` sends): the scope, the lot's row
+    and its lineage's discrepancies read on one connection (``conn``, or one opened here),
+    the lot's view kept per row content (``reads.view_bytes``)."""
+    if conn is None:
+        with store.engine.connect() as c:
+            return trace_json(store, principal, lot_id, c)
+    seen = scope(store, principal, "read-lots", conn)
+    row = store.lot_row(conn, lot_id)
+    if row is None or not seen.sees_holding(
+        row["facility"], row["destination"], row["custodian"], row["consignee"]
+    ):
+        raise _no_lot(lot_id)
+    discrepancies = store.lineage_discrepancies(lot_id, conn)
+    return reads.trace_bytes(reads.view_bytes(row), discrepancies)
+
+
+def trace_for_token(store: Store, bearer: str | None, lot_id: str) -> bytes:
+    """``trace_json`` for the holder of ``bearer`` (None: the public), the token checked on
+    the same one connection as the read (``tokens.authenticate``: its row read every time,
+    never kept, so a revoked token is refused from the next request on)."""
+    with store.engine.connect() as conn:
+        who = ANONYMOUS if bearer is None else tokens.authenticate(store, bearer, conn=conn)
+        return trace_json(store, who, lot_id, conn)
 
 
 def lots(

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from raretrace.domain.errors import ConfigError, NotFound
 from raretrace.domain.registry import Registry
@@ -192,15 +192,25 @@ def _id_of(text: str) -> str:
     return text
 
 
-def authenticate(store: Store, bearer: str, *, now: datetime | None = None) -> Principal:
+_TOKEN_BY_ID = select(schema.api_tokens).where(schema.api_tokens.c.id == bindparam("id"))
+
+
+def authenticate(
+    store: Store, bearer: str, *, now: datetime | None = None, conn: Connection | None = None
+) -> Principal:
     """The principal a bearer token acts for; Unauthorized (never naming more than the token
-    id) when it is malformed, unknown, wrong, expired or revoked."""
+    id) when it is malformed, unknown, wrong, expired or revoked.
+
+    The token's row is read on every call (on ``conn``, the request's one connection, when
+    given), never kept: a revoked token is refused from the next request on.
+    """
     if not bearer.startswith(PREFIX) or "_" not in bearer[len(PREFIX) :]:
         raise Unauthorized("invalid-token", "the bearer token is not a raretrace token (rt_…)")
     token_id, secret = bearer[len(PREFIX) :].split("_", 1)
-    t = schema.api_tokens
-    with store.engine.connect() as conn:
-        row = conn.execute(select(t).where(t.c.id == token_id)).first()
+    if conn is None:
+        with store.engine.connect() as c:
+            return authenticate(store, bearer, now=now, conn=c)
+    row = conn.execute(_TOKEN_BY_ID, {"id": token_id}).first()
     if row is None or not hmac.compare_digest(row.digest, _digest(secret)):
         raise Unauthorized("invalid-token", "the bearer token is not valid; ask for a new one")
     if row.revoked is not None:

@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Select, bindparam, cast, func, select
+from sqlalchemy import Connection, Engine, RowMapping, Select, bindparam, cast, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.sql.elements import BindParameter
 
@@ -37,6 +37,7 @@ _AFTER_ALL = 2**62  # a sequence number after every event: a lot's lineage up to
 # runs rarely.
 _IDS: BindParameter[str] = bindparam("ids", expanding=True)
 _LOTS_BY_ID = select(schema.lots).where(schema.lots.c.id.in_(_IDS))
+_LOT_BY_ID = select(schema.lots).where(schema.lots.c.id == bindparam("lot"))
 _BODIES_BY_ID = select(schema.events.c.id, schema.events.c.body).where(schema.events.c.id.in_(_IDS))
 
 
@@ -156,13 +157,21 @@ class Store:
         if conn is not None:
             return self._read_registry(conn)
         with self.engine.connect() as c:
-            # The version before the records: a change between the two is read with the
-            # older version, so the next call reads again; never a stale registry kept.
-            version = self.registry_version(c)
-            kept = self._registry
-            if kept is None or kept[0] != version:
-                kept = self._registry = (version, self._read_registry(c))
-        return kept[1].copy()
+            return self.kept_registry(c).copy()
+
+    def kept_registry(self, conn: Connection) -> Registry:
+        """The registry kept on this Store, checked against its version on ``conn`` (read
+        again first if it changed): what a reader of one request uses on that request's one
+        connection. Shared between callers: read it, never change it (``registry()`` gives a
+        copy to change). Not for the append path, whose uncommitted registry events must not
+        be kept."""
+        # The version before the records: a change between the two is read with the older
+        # version, so the next call reads again; never a stale registry kept.
+        version = self.registry_version(conn)
+        kept = self._registry
+        if kept is None or kept[0] != version:
+            kept = self._registry = (version, self._read_registry(conn))
+        return kept[1]
 
     @staticmethod
     def registry_version(conn: Connection) -> RegistryVersion:
@@ -201,11 +210,15 @@ class Store:
     def lot(self, lot_id: str) -> Lot:
         """One lot, or NotFound with a hint."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(schema.lots).where(schema.lots.c.id == lot_id)).mappings()
-            first = row.first()
+            first = self.lot_row(conn, lot_id)
         if first is None:
             raise NotFound(f"lot {lot_id!r} is not in the ledger; list lots with `raretrace lots`")
         return lot_from_row(first)
+
+    @staticmethod
+    def lot_row(conn: Connection, lot_id: str) -> RowMapping | None:
+        """A lot's stored row as it is (``rows.lot_from_row`` reads it), or None."""
+        return conn.execute(_LOT_BY_ID, {"lot": lot_id}).mappings().first()
 
     def lots(
         self,
@@ -283,7 +296,9 @@ class Store:
         with self.engine.connect() as conn:
             return [DiscrepancyRow(**r._asdict()) for r in conn.execute(query)]
 
-    def lineage_discrepancies(self, lot_id: str) -> list[DiscrepancyRow]:
+    def lineage_discrepancies(
+        self, lot_id: str, conn: Connection | None = None
+    ) -> list[DiscrepancyRow]:
         """The discrepancies in a lot's lineage, in log order: receipts of the lot itself and,
         recursively, of every input of the transform that created it, before that transform
         (the events ``raretrace.domain.lineage`` walks).
@@ -292,9 +307,11 @@ class Store:
         the creating event's seq) and then looks each lot's discrepancies up by its index
         (``ix_discrepancies_lot``): the cost follows the lineage, not the ledger's size.
         """
-        with self.engine.connect() as conn:
-            rows = conn.execute(_LINEAGE_DISCREPANCIES, {"lot": lot_id, "after_all": _AFTER_ALL})
-            return [DiscrepancyRow(**r._asdict()) for r in rows]
+        if conn is None:
+            with self.engine.connect() as c:
+                return self.lineage_discrepancies(lot_id, c)
+        rows = conn.execute(_LINEAGE_DISCREPANCIES, {"lot": lot_id, "after_all": _AFTER_ALL})
+        return [DiscrepancyRow(**r._asdict()) for r in rows]
 
 
 def _lineage_discrepancies_query() -> Select[Any]:
