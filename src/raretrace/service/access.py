@@ -161,10 +161,13 @@ def scope_of(principal: Principal, registry: Registry) -> Scope:
 
 
 def _jurisdiction(registry: Registry, authority: str) -> Iterable[str]:
-    """Facilities in the authority's country and those on licences it issued."""
+    """Facilities in the authority's jurisdiction (its country, or for a state authority its
+    subdivision: docs/clearinghouse.md) and those on licences it issued."""
     me = registry.participants.get(authority)
     country = me.country if me is not None else None
-    yield from (f.id for f in registry.facilities.values() if f.country == country)
+    state = me.subdivision if me is not None else ""
+    yield from (f.id for f in registry.facilities.values()
+                if f.country == country and (not state or f.subdivision == state))  # fmt: skip
     for licence in registry.licences.values():
         if licence.authority == authority and licence.facility:
             yield licence.facility
