@@ -95,4 +95,3 @@ def _stock(ledger: Ledger, short: ShortReceipt) -> Stock | None:
         return None
     lot = max(held, key=lambda x: (x.mass_kg, x.id))
     return Stock(lot.id, lot.form, lot.mass_kg, dict(lot.elements_kg), display_time(lot.time))
-

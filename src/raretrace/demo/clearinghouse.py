@@ -55,8 +55,9 @@ def licensing_steps() -> list[dict[str, Any]]:
 
 def _licensing(time: str, actor: str, action: str, licence: Any, **fields: str) -> dict[str, Any]:
     subject = licence if isinstance(licence, str) else licence["id"]
-    return {"id": f"demo:licensing:{subject}:{action}:{time[:10]}", "type": "licensing",
-            "time": time, "actor": actor, "action": action, "licence": licence, **fields}  # fmt: skip
+    event_id = f"demo:licensing:{subject}:{action}:{time[:10]}"
+    return {"id": event_id, "type": "licensing", "time": time, "actor": actor,
+            "action": action, "licence": licence, **fields}  # fmt: skip
 
 
 _SUPPLY = {
@@ -231,8 +232,9 @@ def _make_up(
     outputs = [{"lot": make_up, "form": stock.form, "mass_kg": stock.mass_kg * share,
                 "elements_kg": taken}]  # fmt: skip
     if share < 1.0 and not math.isclose(share, 1.0):
-        outputs.append({"lot": f"{stock.lot}-REST", "form": stock.form,
-                        "mass_kg": stock.mass_kg - stock.mass_kg * share, "elements_kg": rest})  # fmt: skip
+        left = stock.mass_kg - stock.mass_kg * share
+        outputs.append({"lot": f"{stock.lot}-REST", "form": stock.form, "mass_kg": left,
+                        "elements_kg": rest})  # fmt: skip
     split_at, ship_at = _later(after, hours=1), _later(after, hours=2)
     return [
         {"id": f"demo:split:{make_up}", "type": "transform", "process": "split",
