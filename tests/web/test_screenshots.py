@@ -24,6 +24,11 @@ PAGES = [
     ("lots", "council", "/ui/lots", "#lots-table"),
     ("lot", "council", "/ui/lots/{magnet}", "#lineage-graph.js-plotly-plot"),
     ("scenarios", "council", "/ui/scenarios", "#scenario-form"),
+    ("licences", "public", "/ui/licences", "#licences-table"),
+    ("agreements", "public", "/ui/agreements", "#agreements-table"),
+    ("agreement", "council", "/ui/agreements/AGR-PERAK-SUPPLY-2025", "#review-history"),
+    ("disputes", "public", "/ui/disputes", "#disputes-table"),
+    ("dispute", "council", "/ui/disputes/D-SHORT-1", "[data-testid=ruling]"),
 ]
 
 

@@ -56,6 +56,16 @@ PAGES: dict[str, str] = {
     "POST /ui/scenarios/corridor": "run-scenarios",
     "POST /ui/registry/licences": "issue-licence",
     "POST /ui/registry/audits": "record-audit",
+    "GET /ui/licences": "read-clearinghouse",
+    "GET /ui/licences/{licence}": "read-clearinghouse",
+    "GET /ui/agreements": "read-clearinghouse",
+    "GET /ui/agreements/{agreement}": "read-clearinghouse",
+    "POST /ui/agreements/{agreement}/review": "council-decisions",
+    "GET /ui/disputes": "read-clearinghouse",
+    "GET /ui/disputes/{dispute}": "read-clearinghouse",
+    "POST /ui/disputes/{dispute}/ruling": "council-decisions",
+    "POST /ui/cases/prepare": "file-cases",
+    "POST /ui/cases/submit": "file-cases",
 }
 
 

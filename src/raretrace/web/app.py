@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from raretrace.web import views_lot, views_public, views_registry, views_tools
+from raretrace.web import views_cases, views_lot, views_public, views_registry, views_tools
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -33,6 +33,7 @@ def mount(app: FastAPI) -> None:
     for router in (
         views_public.router,
         views_registry.router,
+        views_cases.router,
         views_lot.router,
         views_tools.router,
     ):

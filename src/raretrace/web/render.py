@@ -40,13 +40,15 @@ class NavItem:
     action: str
 
 
-#: The navigation, in order. The clearinghouse (agreements, disputes; issue 12) adds its
-#: entries here, after "Registry", with their own actions.
+#: The navigation, in order.
 NAV: list[NavItem] = [
     NavItem("Overview", "/ui/", "read-public"),
     NavItem("Lots", "/ui/lots", "read-lots"),
     NavItem("Registry", "/ui/registry", "read-public"),
-    # -- clearinghouse (issue 12): "Agreements", "Disputes" go here --
+    # The clearinghouse (issue 12; views_cases.py).
+    NavItem("Licences", "/ui/licences", "read-clearinghouse"),
+    NavItem("Agreements", "/ui/agreements", "read-clearinghouse"),
+    NavItem("Disputes", "/ui/disputes", "read-clearinghouse"),
     NavItem("Scenarios", "/ui/scenarios", "run-scenarios"),
     NavItem("Verify", "/ui/verify", "verify-credential"),
     NavItem("Log", "/ui/log", "read-public"),

@@ -59,15 +59,15 @@ async def lots(request: Request, who: Who, facility: str = "", form: str = "",
 
 
 def _lots_url(where: reads.LotFilter) -> str:
-    """The lots list's address with ``where``'s filters (the pager adds its key)."""
+    """The lots list's address with ``where``'s filters, ready for the pager's key."""
     query = urlencode({k: v for k, v in (("facility", where.facility), ("form", where.form),
                                          ("status", where.status)) if v})  # fmt: skip
-    return f"/ui/lots?{query}" if query else "/ui/lots?"
+    return f"/ui/lots?{query}&" if query else "/ui/lots?"
 
 
 @router.get("/lots/{lot}", response_class=HTMLResponse)
 @guarded
-async def lot(request: Request, who: Who, lot: str) -> Response:
+async def lot(request: Request, who: Who, lot: str, rows: int = PAGE) -> Response:
     """The lot's state, origin and routes, the nearest part of its lineage as a graph and
     the first page of its events; the compliance results load after the page (their
     check walks the whole lineage), with progress shown."""
@@ -76,11 +76,12 @@ async def lot(request: Request, who: Who, lot: str) -> Response:
     trace = await call(scoped.trace, store, who.principal, lot)
     window = await call(dashboard.lineage_page, store, who.principal, lot, take=GRAPH_EVENTS)
     graph = lineage_graph(window)
-    first = dashboard.LineagePage(window.events[:PAGE], 0, window.more or
-                                  len(window.events) > PAGE)  # fmt: skip
+    rows = max(5, min(rows, dashboard.MAX_PAGE))
+    first = dashboard.LineagePage(window.events[:rows], 0, window.more or
+                                  len(window.events) > rows)  # fmt: skip
     return page(
         request, who, "lot.html", t=trace, graph=graph, as_of=_today(), events=first,
-        event_rows=event_rows(first), page_size=PAGE,
+        event_rows=event_rows(first), page_size=rows,
         routes=figures.route_shares(trace.get("routes") or {}),
         origin=figures.origin_bars(trace.get("origin", {}).get("by_country") or {}),
         lineage=figures.lineage_graph(graph.nodes, graph.links) if graph.links else None,
@@ -94,16 +95,18 @@ def _today() -> str:
 
 @router.get("/lots/{lot}/events", response_class=HTMLResponse)
 @guarded
-async def lineage_events(request: Request, who: Who, lot: str, skip: int = 0) -> Response:
+async def lineage_events(request: Request, who: Who, lot: str, skip: int = 0,
+                         rows: int = PAGE) -> Response:  # fmt: skip
     """A page of the lot's lineage events (walk order), for the events table's pager."""
     require_page(who.principal, "read-lots")
     if skip < 0 or skip > MAX_SKIP:
         raise ConfigError(f"skip {skip} is out of range 0 to {MAX_SKIP:,}; the evidence bundle"
                           " holds the whole lineage")  # fmt: skip
+    rows = max(5, min(rows, dashboard.MAX_PAGE))
     window = await call(dashboard.lineage_page, state(request).store, who.principal, lot,
-                        skip=skip, take=PAGE)  # fmt: skip
+                        skip=skip, take=rows)  # fmt: skip
     return page(request, who, "_lineage_events.html", t={"lot": lot}, events=window,
-                event_rows=event_rows(window), page_size=PAGE)  # fmt: skip
+                event_rows=event_rows(window), page_size=rows)  # fmt: skip
 
 
 @router.get("/lots/{lot}/check", response_class=HTMLResponse)

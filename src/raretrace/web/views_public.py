@@ -101,7 +101,7 @@ async def facility(request: Request, who: Who, facility: str) -> Response:
         licences=[lic for lic in reg.licences.values() if lic.facility == facility],
         audits=[a for a in reg.audits.values() if a.facility == facility],
         operator=reg.participants.get(found.operator), shipped_kg=throughput, lots=lots,
-        discrepancies=discrepancies, lots_base="/ui/lots?" + urlencode({"facility": facility}),
+        discrepancies=discrepancies, lots_base=f"/ui/lots?{urlencode({'facility': facility})}&",
         span=(o.first_time, o.last_time) if o else (None, None),
     )  # fmt: skip
 
