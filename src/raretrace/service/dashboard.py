@@ -59,50 +59,101 @@ def _scope_clause(seen: Scope) -> ColumnElement[bool] | None:
     )
 
 
+#: A lot names a destination and a consignee only while shipped: in transit, or written off
+#: on the way (``rules.apply_receive`` clears both on arrival).
+_SHIPPED = ("in_transit", "written_off")
+
+
+def _branches(seen: Scope) -> list[ColumnElement[bool]]:
+    """The scope as index ranges whose union it is (``Scope.sees_lot``): the lots at each
+    facility in scope (``ix_lots_facility_id``), held by each participant
+    (``ix_lots_custodian_id``), and shipped to either (``ix_lots_status_id``)."""
+    t = schema.lots
+    out: list[ColumnElement[bool]] = [t.c.facility == f for f in sorted(seen.facilities)]
+    out += [t.c.custodian == p for p in sorted(seen.participants)]
+    places, holders = sorted(seen.facilities), sorted(seen.participants)
+    bound = or_(t.c.destination.in_(places) if places else false(),
+                t.c.consignee.in_(holders) if holders else false())  # fmt: skip
+    out += [and_(t.c.status == status, bound) for status in _SHIPPED]
+    return out
+
+
 def lots_page(
     store: Store, principal: Principal, where: reads.LotFilter, *, after: str | None = None,
     before: str | None = None, limit: int = 25,
 ) -> LotsPage:  # fmt: skip
     """The page of lots the caller may see matching ``where`` that follows ``after`` (or
-    precedes ``before``; neither: the first page), at most ``limit`` (≤ ``MAX_PAGE``)."""
+    precedes ``before``; neither: the first page), at most ``limit`` (≤ ``MAX_PAGE``).
+
+    Every page is read by key from indexes, ids first: for a caller who sees everything one
+    range (of the facility, form or status asked for, or of every lot); for a scoped one a
+    range per facility and participant of its scope and the lots shipped to it, merged by
+    id — never a scan of every lot, whatever the scope. Only the page's rows are read whole
+    (a lot's row carries its provenance)."""
     seen = scope(store, principal, "read-lots")
     reads.check_facility(store.registry(), where.facility)
     limit = max(1, min(limit, MAX_PAGE))
     t = schema.lots
-    conds = [t.c[name] == value for name, value in
-             (("facility", where.facility), ("form", where.form), ("status", where.status))
-             if value]  # fmt: skip
-    if (clause := _scope_clause(seen)) is not None:
-        conds.append(clause)
-    base = and_(*conds) if conds else None
     backwards = before is not None and after is None
-    query = select(t)
-    if base is not None:
-        query = query.where(base)
-    if backwards:
-        query = query.where(t.c.id < before).order_by(t.c.id.desc())
-    else:
-        query = query.where(t.c.id > after) if after is not None else query
-        query = query.order_by(t.c.id)
-    # Counted only where an index answers it (every lot, or one filter, for a caller who
-    # sees everything); a scoped or combined filter would read every lot to count them.
-    filters = sum(1 for v in (where.facility, where.form, where.status) if v)
-    counting = None
-    if seen.everything and filters <= 1:
-        counting = select(func.count()).select_from(t)
-        counting = counting.where(base) if base is not None else counting
+    key = t.c.id < before if backwards else (t.c.id > after if after is not None else None)
     with store.engine.connect() as conn:
-        rows = [lot_from_row(r) for r in conn.execute(query.limit(limit + 1)).mappings()]
-        total = None if counting is None else int(conn.execute(counting).scalar() or 0)
-    more = len(rows) > limit
-    rows = rows[:limit]
+        ids: set[str] = set()
+        for branch in _ranges(seen, where):
+            ids.update(_range_ids(conn, branch, key, where, backwards=backwards, want=limit + 1))
+        chosen = sorted(ids, reverse=backwards)[: limit + 1]
+        query = select(t).where(t.c.id.in_(chosen))
+        found = {r["id"]: lot_from_row(r) for r in conn.execute(query).mappings()} if chosen else {}
+        total = _count(conn, seen, where)
+    lots = [found[i] for i in chosen if i in found and seen.sees_lot(found[i])]
+    more = len(lots) > limit
+    lots = lots[:limit]
     if backwards:
-        rows.reverse()
-        return LotsPage(tuple(rows), rows[0].id if more and rows else None,
-                        rows[-1].id if rows else None, total)  # fmt: skip
-    has_before = after is not None and bool(rows)
-    return LotsPage(tuple(rows), rows[0].id if has_before else None,
-                    rows[-1].id if more and rows else None, total)  # fmt: skip
+        lots.reverse()
+        return LotsPage(tuple(lots), lots[0].id if more and lots else None,
+                        lots[-1].id if lots else None, total)  # fmt: skip
+    has_before = after is not None and bool(lots)
+    return LotsPage(tuple(lots), lots[0].id if has_before else None,
+                    lots[-1].id if more and lots else None, total)  # fmt: skip
+
+
+def _ranges(seen: Scope, where: reads.LotFilter) -> list[ColumnElement[bool] | None]:
+    """The index ranges a page is read from (None: every lot, by id)."""
+    if not seen.everything:
+        return list(_branches(seen))
+    t = schema.lots
+    for name in ("facility", "form", "status"):
+        value = getattr(where, name)
+        if value:
+            return [t.c[name] == value]
+    return [None]
+
+
+def _range_ids(conn: Any, branch: ColumnElement[bool] | None, key: ColumnElement[bool] | None,
+               where: reads.LotFilter, *, backwards: bool, want: int) -> list[str]:  # fmt: skip
+    """The first ``want`` ids of one range (after the key) that match ``where``. The filters
+    compare ``column || ''``, which no index serves, so the database walks the range's own
+    index in id order and filters as it goes, instead of picking a filter's index and
+    scanning all of that (every magnet of the ledger for an operator's magnets)."""
+    t = schema.lots
+    filters = [t.c[n].concat("") == v for n in ("facility", "form", "status")
+               if (v := getattr(where, n))]  # fmt: skip
+    conds = [c for c in (branch, key) if c is not None] + filters
+    order = t.c.id.desc() if backwards else t.c.id
+    query = select(t.c.id).where(*conds).order_by(order).limit(want)
+    return [str(i) for (i,) in conn.execute(query)]
+
+
+def _count(conn: Any, seen: Scope, where: reads.LotFilter) -> int | None:
+    """How many lots match, where an index answers it: every lot or one filter, for a
+    caller who sees everything (a scoped or combined count would read every lot: None)."""
+    filters = [(name, value) for name, value in
+               (("facility", where.facility), ("form", where.form), ("status", where.status))
+               if value]  # fmt: skip
+    if not seen.everything or len(filters) > 1:
+        return None
+    t = schema.lots
+    query = select(func.count()).select_from(t).where(*(t.c[n] == v for n, v in filters))
+    return int(conn.execute(query).scalar() or 0)
 
 
 @dataclass(frozen=True, slots=True)

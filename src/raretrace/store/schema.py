@@ -108,6 +108,7 @@ lots = Table(
     Index("ix_lots_facility_id", "facility", "id"),
     Index("ix_lots_form_id", "form", "id"),
     Index("ix_lots_status_id", "status", "id"),
+    Index("ix_lots_custodian_id", "custodian", "id"),  # a participant's lots (0012)
 )
 
 #: Which events touched which lots, and how (created, consumed, shipped, received, adjusted).
