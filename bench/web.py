@@ -4,7 +4,7 @@
 
 Builds a demo ledger of ``--events`` events (or uses ``--db``, a demo ledger: ``bench/
 analytics.py``'s 10^6-event one will do; its council is ``council.asean``), serves it with
-``raretrace serve`` on a free 127.0.0.1 port, signs in as the council and as an operator,
+``raretrace serve`` on a free 127.0.0.1 port, signs in as the council, an operator and an auditor,
 waits for the overview's first figures (printed: what the first view after a start waits
 for, shown as progress), opens each page once, then requests each ``--requests`` times in
 turn and prints p50/p95/max of the server's time (its ``Server-Timing`` header: request to
@@ -38,9 +38,13 @@ def pages(magnet: str, deep: str, after: str) -> list[tuple[str, str]]:
         "/ui/lots?facility=MY-LYNAS-LAMP", "/ui/lots?status=active",
         f"/ui/lots/{magnet}", f"/ui/lots/{magnet}/check?as_of=2027-01-01",
         f"/ui/lots/{deep}", f"/ui/lots/{deep}/events?skip=500",
-        f"/ui/lots/{deep}/check?as_of=2027-01-01", "/ui/scenarios",
+        f"/ui/lots/{deep}/check?as_of=2027-01-01", "/ui/scenarios", "/ui/licences",
+        "/ui/agreements", "/ui/disputes",
     ]  # fmt: skip
-    return [("council", p) for p in council] + [("operator", "/ui/lots"), ("operator", "/ui/")]
+    scoped = [("operator", "/ui/"), ("operator", "/ui/lots"), ("operator", "/ui/lots?form=magnet"),
+              ("operator", "/ui/facilities/MY-LYNAS-LAMP"), ("auditor", "/ui/lots"),
+              ("auditor", "/ui/lots?status=active"), ("auditor", "/ui/registry")]  # fmt: skip
+    return [("council", p) for p in council] + scoped
 
 
 def _deepest(ledger: DemoLedger, folder: Path, sample: int = 60) -> str:
@@ -90,7 +94,8 @@ def main() -> None:
                   f" {time.perf_counter() - started:,.0f} s")  # fmt: skip
         size = ledger.size()
         tokens = {"council": ledger.token("council.asean", "council"),
-                  "operator": ledger.token("lynas-my", "operator")}  # fmt: skip
+                  "operator": ledger.token("lynas-my", "operator"),
+                  "auditor": ledger.token("sgs", "auditor")}  # fmt: skip
         out = ok("--db", ledger.db, "lots", "--form", "magnet", "--limit", "2", "--json",
                  cwd=folder)  # fmt: skip
         first_two = [json.loads(line)["lot"] for line in out.splitlines()]
