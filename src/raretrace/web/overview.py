@@ -194,21 +194,6 @@ class OverviewCache(Generic[T]):
             return None
         return Figures(found[0], found[1], max(0, size - found[0].size))
 
-    def wait(self, store: Store, timeout: float = 600.0) -> Figures[T] | None:
-        """The figures of the ledger as it stands, computing them if need be (for benches
-        and tests that must see the current figures)."""
-        size = store.size()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self._latest
-            if found is not None and found[0].size >= size:
-                return Figures(found[0], found[1], 0)
-            self._refresh(store, urgent=True)
-            running = self._running
-            if running is not None:
-                running.join(0.2)
-        return self.latest(store)
-
     def _refresh(self, store: Store, *, urgent: bool) -> None:
         with self._lock:
             now = time.monotonic()
