@@ -480,8 +480,17 @@ def apply_registry(state: LedgerState, event: RegistryEvent, seq: int, tol: Tole
     """Add or update a registry record (participant, facility, licence, accreditation, audit).
 
     A participant record may not list a key whose revocation was logged without its
-    ``revoked_at`` (``check_key_record``): the log would go on refusing it anyway.
+    ``revoked_at`` (``check_key_record``): the log would go on refusing it anyway. Only the
+    registry authority records one (``registry-actor``): a participant's own signature on a
+    record would let it register keys for another, or a licence no authority issued.
     """
+    if event.actor != REGISTRY_ACTOR:
+        raise ValidationError(
+            "registry-actor", f"event {event.id!r}",
+            f"a {event.type} record is recorded by the registry authority ({REGISTRY_ACTOR!r}),"
+            f" not {event.actor!r}; ask the council to record it (`raretrace registry load`),"
+            " or, for a licence, have its authority file a `licensing` step",
+        )  # fmt: skip
     record = parse_record(event.type, event.record, state.registry)
     if isinstance(record, Participant):
         check_key_record(state.registry.keys, record.id, record.keys)
