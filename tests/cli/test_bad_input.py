@@ -318,7 +318,6 @@ SPECS: dict[str, Spec] = {
             "--valid-days": ["0", "-1"],
         },
     ),
-    "revoke": (
     # The clearinghouse (docs/clearinghouse.md), on the demo's licences, agreements, disputes.
     "licence issue": (
         {
@@ -422,6 +421,7 @@ SPECS: dict[str, Spec] = {
         {"dispute_id": "D-WALK", "--db": "ledger.db"},
         {"dispute_id": BAD_ID, "--db": BAD_DB},
     ),
+    "revoke": (
         {
             "credential_id": "{credential}",
             "--reason": "test",
@@ -620,7 +620,6 @@ def _build(where: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
 def _clearinghouse_inputs(where: Path) -> dict[str, str]:
     """An agreement file, and a receipt its consignee may dispute (with whom and which lot)."""
     terms = {"id": "AGR-WALK", "title": "An offtake", "kind": "offtake",
@@ -639,6 +638,7 @@ def _clearinghouse_inputs(where: Path) -> dict[str, str]:
             "received_lot": json.loads(body)["lot"]}  # fmt: skip
 
 
+@pytest.fixture(scope="module")
 def walk_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """One ledger and its files for every bad case (each must leave it as it was)."""
     where = tmp_path_factory.mktemp("walk")
