@@ -15,10 +15,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from raretrace.clearinghouse.demoworld import record_demo_casework
 from raretrace.cli import tour, tourcharts
 from raretrace.cli.democerts import issue_demo_certificates
 from raretrace.cli.main import app, err, out
-from raretrace.clearinghouse.demoworld import record_demo_casework
 from raretrace.demo.simulation import MIN_EVENTS
 from raretrace.domain.errors import ConfigError
 from raretrace.service import ledger as service

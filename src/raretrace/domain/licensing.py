@@ -103,15 +103,12 @@ class Licence:
         """Why the licence did not count at ``time`` (its dates, a suspension, a revocation),
         or None if it did; the words a compliance pack shows."""
         if self.revoked is not None and time >= self.revoked.at:
-            return (
-                f"licence {self.id!r} revoked on {self.revoked.at[:10]} ({self.revoked.reason})"
-            )
+            return f"licence {self.id!r} revoked on {self.revoked.at[:10]} ({self.revoked.reason})"
         for pause in self.suspensions:
             if pause.covers(time):
                 until = f" to {pause.end[:10]}" if pause.end else ", not reinstated"
                 return (
-                    f"licence {self.id!r} suspended from {pause.start[:10]}{until}"
-                    f" ({pause.reason})"
+                    f"licence {self.id!r} suspended from {pause.start[:10]}{until} ({pause.reason})"
                 )
         if not _within(self.valid_from, self.valid_until, time):
             until = self.valid_until[:10] if self.valid_until else "no end"
@@ -384,7 +381,9 @@ def _reason(doc: Mapping[str, Any], subject: str) -> str:
     reason = doc.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationError(
-            "registry-format", subject, f"a suspension or revocation needs a 'reason', got {reason!r}"
+            "registry-format",
+            subject,
+            f"a suspension or revocation needs a 'reason', got {reason!r}",
         )
     return reason
 

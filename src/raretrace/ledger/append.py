@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from raretrace.domain import jsontext
-from raretrace.domain.errors import ConfigError, RaretraceError, ValidationError
 from raretrace.domain.clearinghouse import case_lots
+from raretrace.domain.errors import ConfigError, RaretraceError, ValidationError
 from raretrace.domain.events import (
     AdjustEvent,
     CaseEvent,

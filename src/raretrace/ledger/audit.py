@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from raretrace.domain import jsontext, lineage
+from raretrace.domain.clearinghouse import CASE_KINDS, Case, moved
 from raretrace.domain.errors import RaretraceError, ValidationError
 from raretrace.domain.events import parse_event
-from raretrace.domain.clearinghouse import CASE_KINDS, Case, moved
 from raretrace.domain.licensing import ComplianceRecord
 from raretrace.domain.model import Lot
 from raretrace.domain.registry import Registry

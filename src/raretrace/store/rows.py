@@ -134,8 +134,9 @@ def case_row(case: Case, seq: int) -> tuple[str, dict[str, Any]]:
     case as event ``seq`` left it."""
     body = json.dumps(case.to_json(), separators=(",", ":"), ensure_ascii=False)
     if isinstance(case, Agreement):
-        return "agreements", {"kind": case.terms.kind, "status": case.status,
-                              "submitted_by": case.submitted_by, "body": body, "seq": seq}  # fmt: skip
+        row = {"kind": case.terms.kind, "status": case.status,
+               "submitted_by": case.submitted_by, "body": body, "seq": seq}  # fmt: skip
+        return "agreements", row
     return "disputes", {"status": case.status, "opened_by": case.opened_by, "body": body,
                         "seq": seq}  # fmt: skip
 
