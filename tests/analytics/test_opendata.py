@@ -125,3 +125,53 @@ def test_the_docs_duckdb_example_runs_on_an_export(tmp_path: Path) -> None:
         ("2025-01", "mine", "AU", 100.0), ("2025-01", "separation", "MY", 97.0),
         ("2025-01", "mine", "VN", 60.0),
     ]  # fmt: skip
+
+
+def test_open_data_discloses_approved_agreements_public_fields_only() -> None:
+    """The agreements table: approved agreements only, each field the council did not make
+    public left empty (what GET /v1/agreements shows the public, flattened)."""
+    from clearinghouse_support import WORLD, agreement_review, agreement_submit
+    from raretrace.analytics.opendata import agreement_rows
+    from raretrace.domain.events import parse_event
+    from raretrace.domain.model import Tolerance
+    from raretrace.domain.registry import Registry, parse_registry_document
+    from raretrace.domain.rules import apply
+
+    registry = Registry()
+    for record in parse_registry_document(WORLD).records():
+        registry.add(record)
+
+    class State:
+        def __init__(self) -> None:
+            self.registry = registry
+            self.lots: dict[str, object] = {}
+
+        def lot(self, lot_id: str) -> None:
+            return None
+
+    state = State()
+    for seq, event in enumerate((
+        agreement_submit(),
+        agreement_submit("agr-2", id="AGR-2"),
+        agreement_submit("agr-3", id="AGR-3"),
+        agreement_review("r1", "under-review"),
+        agreement_review("r2", "approved-with-conditions", reasons="domestic supply first",
+                         conditions=["10% offered to Malaysian buyers"], public=["volumes"]),
+        agreement_review("r3", "under-review", agreement="AGR-2"),
+    )):  # fmt: skip
+        effects = apply(state, parse_event(event), seq, Tolerance())  # type: ignore[arg-type]
+        assert effects.case is not None
+        registry.add_case(effects.case)
+    rows = agreement_rows(registry)
+    assert [r["id"] for r in rows] == ["AGR-1"]  # AGR-2 under review, AGR-3 submitted
+    (row,) = rows
+    assert row["status"] == "approved-with-conditions"
+    assert row["parties"] == "Perak State Government|A foreign group"
+    assert row["party_countries"] == "MY|CN" and row["jurisdictions"] == "MY|MY-08"
+    assert row["conditions"] == "10% offered to Malaysian buyers"
+    assert json.loads(row["volumes"]) == [
+        {"material": "mixed RE carbonate", "tonnes": 1500, "per": "year"}
+    ]
+    # not made public: title, elements, dates, documents
+    assert row["title"] is row["elements"] is row["signed"] is row["documents"] is None
+    assert set(row) == {c[0] for c in COLUMNS["agreements"]}

@@ -13,6 +13,7 @@ outputs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from raretrace.analytics.indices import concentration
 from raretrace.domain.elements import ELEMENT_ORDER
 from raretrace.domain.registry import Registry
 
-__all__ = ["COLUMNS", "OpenTables", "bucket_by", "open_tables"]
+__all__ = ["COLUMNS", "OpenTables", "agreement_rows", "bucket_by", "open_tables"]
 
 Row = dict[str, Any]
 
@@ -98,6 +99,22 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("authority", "string", "granting participant"),
         ("valid_from", "string", "RFC 3339 time from which it holds"),
         ("valid_until", "string", "RFC 3339 time until which it holds (empty: no expiry)"),
+    ],
+    "agreements": [
+        ("id", "string", "agreement id"),
+        ("kind", "string", "offtake, supply, joint-venture, technology-transfer or investment"),
+        ("status", "string", "approved or approved-with-conditions (only these are disclosed)"),
+        ("parties", "string", "the parties' names, separated by '|'"),
+        ("party_countries", "string", "the parties' ISO 3166-1 countries, in the same order"),
+        ("jurisdictions", "string", "jurisdictions (ISO 3166-1 / 3166-2), separated by '|'"),
+        ("decided", "string", "RFC 3339 time of the council's decision"),
+        ("conditions", "string", "the decision's conditions, separated by '|'"),
+        ("title", "string", "title, when the council made it public"),
+        ("elements", "string", "elements covered, separated by '|', when made public"),
+        ("volumes", "string", "volumes (JSON list of material, tonnes, per), when made public"),
+        ("signed", "string", "date signed, when the dates were made public"),
+        ("documents", "string", "documents' SHA-256 digests, separated by '|', when made public"),
+        ("public_fields", "string", "the fields disclosed, separated by '|'"),
     ],
 }  # fmt: skip
 
@@ -196,6 +213,34 @@ def _registry(registry: Registry) -> tuple[list[Row], list[Row]]:
     return facilities, licences
 
 
+def agreement_rows(registry: Registry) -> list[Row]:
+    """The disclosed agreements (approved, with or without conditions): exactly what the
+    public sees of each (``Agreement.public_json``), flattened to one row; a field the council
+    did not make public is empty. Disclosure is the council's decision, so no k applies."""
+    rows: list[Row] = []
+    for agreement in sorted(registry.agreements.values(), key=lambda a: a.id):
+        shown = agreement.public_json()
+        if "status" not in shown:
+            continue  # not disclosed
+        parties, last = shown["parties"], shown["history"][-1]
+        dates, volumes = shown.get("dates"), shown.get("volumes")
+        rows.append({
+            "id": shown["id"], "kind": shown["kind"], "status": shown["status"],
+            "parties": "|".join(p["name"] for p in parties),
+            "party_countries": "|".join(p["country"] for p in parties),
+            "jurisdictions": "|".join(shown["jurisdictions"]),
+            "decided": last.get("time"), "conditions": "|".join(last.get("conditions", ())),
+            "title": shown.get("title"),
+            "elements": "|".join(shown["elements"]) if "elements" in shown else None,
+            "volumes": json.dumps(volumes, separators=(",", ":")) if volumes else None,
+            "signed": dates.get("signed") if dates else None,
+            "documents": "|".join(d["sha256"] for d in shown["documents"])
+            if "documents" in shown else None,
+            "public_fields": "|".join(shown["public_fields"]),
+        })  # fmt: skip
+    return rows
+
+
 def open_tables(
     engine: FlowEngine, outputs: StageOutputs, registry: Registry, *, k: int, period: str
 ) -> OpenTables:
@@ -204,5 +249,5 @@ def open_tables(
     facilities, licences = _registry(registry)
     return OpenTables(k, period, {
         "flows": _flows(engine, k), "stage_output": stage_output, "concentration": conc,
-        "facilities": facilities, "licences": licences,
+        "facilities": facilities, "licences": licences, "agreements": agreement_rows(registry),
     })  # fmt: skip
