@@ -206,7 +206,7 @@ def test_every_command_in_the_readme_exists_and_every_command_is_in_the_readme()
     documented = set(re.findall(r"`raretrace ([a-z][a-z-]*)", readme))
     listed = _commands(run("--help", cwd=Path.cwd()).stdout)
     assert listed == documented, (listed - documented, documented - listed)
-    for group, subcommands in {"log": {"checkpoint", "vkey", "prove", "consistency"},
+    for group, subcommands in {"log": {"checkpoint", "vkey", "prove", "consistency", "migrate"},
                                "witness": {"keygen", "cosign"}}.items():  # fmt: skip
         helped = run(group, "--help", cwd=Path.cwd()).stdout
         assert _commands(helped) == subcommands
