@@ -191,3 +191,23 @@ def test_not_a_spreadsheet(tmp_path: Path) -> None:
     other.write_text("x")
     with pytest.raises(Exception, match=r"neither \.csv nor \.xlsx"):
         read_table(other)
+
+
+def test_a_subdivision_column_places_participants_and_facilities_in_a_state(
+    tmp_path: Path,
+) -> None:
+    """ISO 3166-2 ``subdivision`` (a state authority's jurisdiction, docs/clearinghouse.md)."""
+    people = tmp_path / "p.csv"
+    people.write_text("id,name,country,subdivision,roles\n"
+                      "perak-lmo,Perak Land and Mines Office,MY,MY-08,authority\n"
+                      "fed,Federal,MY,,authority\n")  # fmt: skip
+    checked = check_rows(read_table(people), "participants", _known())
+    assert not checked.errors
+    assert [r.get("subdivision") for r in checked.records] == ["MY-08", None]
+    sites = tmp_path / "f.csv"
+    sites.write_text("id,name,operator,country,subdivision,stage\n"
+                     "MY-KENERING,Kenering,lynas-my,MY,MY-08,mine\n"
+                     "MY-ELSEWHERE,Elsewhere,lynas-my,MY,TH-10,mine\n")  # fmt: skip
+    checked = check_rows(read_table(sites), "facilities", _known())
+    assert [r["subdivision"] for r in checked.records] == ["MY-08"]
+    assert [(e.row, e.column) for e in checked.errors] == [(3, "subdivision")]

@@ -23,10 +23,10 @@ from raretrace.interop.sheets import Cell, Row, Table, cell_text
 
 #: --kind → (registry list, registry event type, the fields a row may have).
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "participants": ("participant", ("id", "name", "country", "roles", "keys")),
+    "participants": ("participant", ("id", "name", "country", "subdivision", "roles", "keys")),
     "facilities": ("facility", (
-        "id", "name", "operator", "country", "stage", "technology_origin", "cahra", "region",
-        "lat", "lon", "capacity_t_per_year",
+        "id", "name", "operator", "country", "subdivision", "stage", "technology_origin",
+        "cahra", "region", "lat", "lon", "capacity_t_per_year",
     )),
     "accreditations": ("accreditation", ("id", "auditor", "standards", "valid_from",
                                          "valid_until")),
