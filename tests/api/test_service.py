@@ -245,3 +245,13 @@ def test_no_stack_trace_reaches_a_client(server: Server) -> None:
             assert response.status_code >= 400
             assert_error(response, response.status_code)
     assert isinstance(httpx.__version__, str)
+
+
+def test_dashboard_answers_carry_their_server_time_and_api_answers_do_not(server: Server) -> None:
+    with server.client() as http:
+        page = http.get("/ui/log")
+        api = http.get("/v1/stats")
+    assert page.status_code == 200, page.text[:300]
+    name, _, duration = page.headers["server-timing"].partition(";dur=")
+    assert name == "app" and float(duration) >= 0
+    assert api.status_code == 200 and "server-timing" not in api.headers

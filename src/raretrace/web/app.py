@@ -7,14 +7,15 @@ serves from installed packages instead of copying them into the repository: Plot
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
 
 import plotly  # type: ignore[import-untyped]
-from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from raretrace.web import views_cases, views_lot, views_public, views_registry, views_tools
 
@@ -26,6 +27,30 @@ CACHE = {"Cache-Control": "public, max-age=86400"}
 
 def _topojson() -> Path:
     return Path(str(files("raretrace").joinpath("data", "topojson-world_110m.json")))
+
+
+class ServerTiming:
+    """A dashboard answer's server time, as ``Server-Timing`` (the browser's developer tools
+    show it; bench/web.py reports it): ``app`` from the request to the response's headers.
+    Plain ASGI, so the API's own requests pass through untouched and unbuffered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/ui"):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                spent = 1000 * (time.perf_counter() - started)
+                headers = MutableHeaders(scope=message)
+                headers["Server-Timing"] = f"app;dur={spent:.1f}"
+            await send(message)
+
+        await self.app(scope, receive, timed)
 
 
 def mount(app: FastAPI) -> None:
@@ -40,19 +65,7 @@ def mount(app: FastAPI) -> None:
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
 
-    @app.middleware("http")
-    async def server_timing(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """A dashboard answer's server time, as ``Server-Timing`` (the browser's developer
-        tools show it; bench/web.py reports it): ``app`` from request to response headers."""
-        if not request.url.path.startswith("/ui"):
-            return await call_next(request)
-        started = time.perf_counter()
-        response = await call_next(request)
-        spent = 1000 * (time.perf_counter() - started)
-        response.headers["Server-Timing"] = f"app;dur={spent:.1f}"
-        return response
+    app.add_middleware(ServerTiming)
 
     @app.get("/ui/vendor/plotly.min.js", include_in_schema=False)
     async def plotly_js() -> FileResponse:
