@@ -136,6 +136,7 @@ SPECS: dict[str, Spec] = {
             "--seed": [],  # every integer is a seed
             "--write": [BINARY],
             "--log-dir": [BINARY],
+            "--port": ["x", "0", "70000"],
         },
     ),
     "log checkpoint": ({"--db": "ledger.db"}, {"--db": BAD_DB, "--size": ["0", "-1", "999999"]}),

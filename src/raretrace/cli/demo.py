@@ -70,7 +70,9 @@ def demo(
         bool, typer.Option("--serve", help="Then serve it with the web dashboard and print"
                            " a link signed in as the council.")
     ] = False,
-    port: Annotated[int, typer.Option(metavar="PORT", help="With --serve: the port.")] = 8080,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", min=1, max=65535, help="With --serve: the port.")
+    ] = 8080,
 ) -> None:  # fmt: skip
     """Build the ASEAN demo world on embedded SQLite and tour it."""
     from raretrace.demo.signing import signed_events, signed_world, write_signed_demo
