@@ -212,6 +212,12 @@ def test_every_command_in_the_readme_exists_and_every_command_is_in_the_readme()
         assert _commands(helped) == subcommands
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """Ctrl-C's default in the child. A suite started as a background job (``.ci/run &``)
+    inherits SIGINT ignored, and a Python started so keeps ignoring it, as POSIX asks."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_an_ingest_says_what_was_kept_and_how_to_go_on(tmp_path: Path) -> None:
     registry, events = write_demo(tmp_path / "demo", 20_000)
     assert run("init", "--allow-unsigned", cwd=tmp_path).returncode == 0
@@ -222,6 +228,7 @@ def test_ctrl_c_during_an_ingest_says_what_was_kept_and_how_to_go_on(tmp_path: P
     ingest = subprocess.Popen(
         [sys.executable, "-m", "raretrace", "ingest", str(events), "--batch-size", "500"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_sigint_as_at_a_terminal,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     # Interrupt after the first of 40 batches, so a loaded machine cannot let the whole run
